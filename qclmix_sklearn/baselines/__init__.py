@@ -1,0 +1,16 @@
+"""The paper's 20 comparison models as scikit-learn estimators with grids.
+
+:func:`get_baseline` returns an unfitted estimator and its parameter grid,
+:func:`list_baselines` the names grouped as ML, DL and GNN.
+"""
+
+from ._label_encoded import LabelEncodedClassifier
+from ._registry import get_baseline, list_baselines
+from ._smote import SafeSMOTE
+
+__all__ = [
+    "LabelEncodedClassifier",
+    "SafeSMOTE",
+    "get_baseline",
+    "list_baselines",
+]
