@@ -1,0 +1,219 @@
+"""One benchmark job: fit a model on a training part, score it on the test part.
+
+A job runs in a worker (a local process, a Dask or a Ray worker) and *returns* its result; only the
+main process writes to the results store. With a time limit, the job runs in a child process of the
+worker that is terminated when the limit passes, so a runaway model cannot stall the run.
+"""
+
+import multiprocessing
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, precision_score, recall_score, f1_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+_VERSION_PACKAGES = (
+    "qclmix-sklearn",
+    "scikit-learn",
+    "numpy",
+    "scipy",
+    "torch",
+    "skorch",
+    "imbalanced-learn",
+    "xgboost",
+    "torch-geometric",
+    "pytorch-metric-learning",
+)
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to run one job (the estimator is unfitted and already configured)."""
+
+    dataset: str
+    model: str
+    protocol: str
+    fold: int
+    seed: int
+    param_hash: str
+    suite: str
+    estimator: object
+    X: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    param_grid: dict = None
+    params: dict = field(default_factory=dict)
+    inner_cv: int = 3
+    store_embedding: bool = False
+    n_threads: int = None
+
+    @property
+    def key(self):
+        return (self.dataset, self.model, self.protocol, self.fold, self.seed, self.param_hash)
+
+    def base_result(self):
+        return {
+            "dataset": self.dataset,
+            "model": self.model,
+            "protocol": self.protocol,
+            "fold": self.fold,
+            "seed": self.seed,
+            "param_hash": self.param_hash,
+            "suite": self.suite,
+            "params": self.params,
+            "n_train": int(len(self.train)),
+            "n_test": int(len(self.test)),
+        }
+
+
+def library_versions():
+    versions = {"python": platform.python_version()}
+    for name in _VERSION_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def scores(y_true, y_pred):
+    """Accuracy, macro precision/recall, sklearn's macro-F1 and the paper's macro-F1.
+
+    ``f1_macro`` is sklearn's ``f1_score(average='macro')`` (mean of per-class F1); ``f1_paper`` is the
+    paper's definition, the harmonic mean of macro precision and macro recall.
+    """
+    precision = precision_score(y_true, y_pred, average="macro", zero_division=0)
+    recall = recall_score(y_true, y_pred, average="macro", zero_division=0)
+    denominator = precision + recall
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision_macro": float(precision),
+        "recall_macro": float(recall),
+        "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "f1_paper": float(2 * precision * recall / denominator) if denominator > 0 else 0.0,
+    }
+
+
+def inner_cv_splits(y_train, wanted=3):
+    """Folds for the inner grid search: ``wanted``, fewer when the smallest class is smaller (min 2)."""
+    smallest = np.unique(y_train, return_counts=True)[1].min()
+    return int(max(2, min(wanted, smallest)))
+
+
+def _limit_threads(n_threads):
+    if not n_threads:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n_threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n_threads)
+
+
+def execute(job):
+    """Run ``job`` in this process and return its result dict (status ``ok`` or ``failed``)."""
+    result = job.base_result()
+    result["versions"] = library_versions()
+    try:
+        _limit_threads(job.n_threads)
+        X_train, y_train = job.X[job.train], job.y[job.train]
+        X_test, y_test = job.X[job.test], job.y[job.test]
+        estimator = clone(job.estimator)
+        if job.param_grid:
+            n_splits = inner_cv_splits(y_train, job.inner_cv)
+            result["inner_cv_splits"] = n_splits
+            # Tuned on the training part only; the test part is never seen before scoring.
+            estimator = GridSearchCV(
+                estimator,
+                job.param_grid,
+                scoring="f1_macro",
+                cv=StratifiedKFold(n_splits, shuffle=True, random_state=job.seed),
+                n_jobs=1,
+                error_score=np.nan,
+            )
+        start = time.perf_counter()
+        estimator.fit(X_train, y_train)
+        result["fit_time"] = time.perf_counter() - start
+        start = time.perf_counter()
+        y_pred = estimator.predict(X_test)
+        result["predict_time"] = time.perf_counter() - start
+        result.update(scores(y_test, y_pred))
+        if job.param_grid:
+            result["best_params"] = estimator.best_params_
+            estimator = estimator.best_estimator_
+        if job.store_embedding and hasattr(estimator, "transform"):
+            result["embedding"] = np.asarray(estimator.transform(X_test), dtype=np.float32)
+            result["embedding_labels"] = y_test
+        result["status"] = "ok"
+    except ImportError as exc:
+        # A missing optional dependency (e.g. torch-geometric for the GNN baselines) is not a bug.
+        result.update(status="skipped", error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a failing model must not stop the run
+        result.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    return result
+
+
+def _child(job, connection):
+    try:
+        connection.send(execute(job))
+    finally:
+        connection.close()
+
+
+def _context():
+    # forkserver: children are forked from a clean, single-threaded server, never from a worker whose
+    # OpenMP/torch thread pools are already running (fork would risk a deadlock there).
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["qclmix_sklearn.bench._job"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def run_job(job, timeout=None):
+    """Run ``job``; with ``timeout`` (seconds) in a child process that is killed when it runs over.
+
+    Never raises: failures, crashes and timeouts come back as result dicts with their status.
+    """
+    if not timeout:
+        return execute(job)
+    context = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(job, sender), daemon=False)
+    start = time.perf_counter()
+    process.start()
+    sender.close()
+    try:
+        if receiver.poll(timeout):
+            try:
+                return receiver.recv()
+            except EOFError:
+                pass
+            process.join(5)
+            result = job.base_result()
+            result.update(
+                status="failed",
+                error=f"the job's process died (exit code {process.exitcode})",
+                versions=library_versions(),
+            )
+            return result
+        result = job.base_result()
+        result.update(
+            status="timeout",
+            error=f"stopped after the per-job time limit of {timeout:g} s",
+            fit_time=time.perf_counter() - start,
+            versions=library_versions(),
+        )
+        return result
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()

@@ -1,0 +1,261 @@
+"""Run a suite: build the jobs, skip those already stored, run the rest through joblib, store results.
+
+Workers return results; only this (main) process writes to the SQLite store, one commit per job, so
+an interrupted run resumes where it stopped.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+from sklearn.preprocessing import LabelEncoder
+
+from ._job import Job, library_versions, run_job
+from ._models import QCLMIX_VARIANTS, make_model as default_make_model, wrap
+from ._protocols import PROTOCOLS, splits
+from ._store import STATUSES
+from ._suites import shrink_grid
+
+BACKENDS = ("loky", "dask", "ray")
+
+
+@dataclass
+class RunSummary:
+    """What a run did: counts per status of the jobs it ran, jobs skipped as already stored."""
+
+    total: int = 0
+    already_stored: int = 0
+    counts: Counter = field(default_factory=Counter)
+    problems: list = field(default_factory=list)  # (dataset, model, fold, seed, status, first error line)
+    skipped_datasets: dict = field(default_factory=dict)
+    interrupted: bool = False
+
+    def line(self):
+        ran = sum(self.counts.values())
+        parts = ", ".join(f"{self.counts.get(s, 0)} {s}" for s in STATUSES)
+        text = f"{ran} job(s) run ({parts}); {self.already_stored} already stored; {self.total} in the suite"
+        if self.skipped_datasets:
+            text += f"; dataset(s) not available: {', '.join(self.skipped_datasets)}"
+        if self.interrupted:
+            text += " -- INTERRUPTED: re-run the same command to resume"
+        return text
+
+
+def param_hash(config):
+    """Stable short hash of a job's configuration (model settings, grid, protocol options)."""
+    text = json.dumps(config, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _default_load_dataset(name, data_home=None, download=False):
+    from ..datasets import load_benchmark
+
+    return load_benchmark(name, data_home=data_home, download=download)
+
+
+def _set_known_params(estimator, params):
+    """Set those of ``params`` that ``estimator`` has; return what was set."""
+    known = estimator.get_params(deep=True)
+    used = {k: v for k, v in params.items() if k in known}
+    if used:
+        estimator.set_params(**used)
+    return used
+
+
+def _dataset_info(bunch, y):
+    classes, counts = np.unique(y, return_counts=True)
+    n_classes = len(classes)
+    return {
+        "task": getattr(bunch, "task", None) or ("binary" if n_classes == 2 else "multiclass"),
+        "n_samples": int(len(y)),
+        "n_features": int(np.asarray(bunch.data).shape[1]),
+        "n_classes": int(n_classes),
+        "imbalance_ratio": float(counts.max() / counts.min()),
+    }
+
+
+def _backend_context(backend, scheduler):
+    """joblib backend context; Dask and Ray are optional extras with clear messages when missing."""
+    if backend == "loky":
+        return contextlib.nullcontext()
+    if backend == "dask":
+        try:
+            from dask.distributed import Client
+        except ImportError as exc:
+            raise ImportError(
+                "--backend dask needs dask.distributed: pip install 'qclmix-sklearn[distributed]'"
+            ) from exc
+        if not scheduler:
+            raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+        stack = contextlib.ExitStack()
+        stack.enter_context(Client(scheduler))
+        stack.enter_context(parallel_config(backend="dask"))
+        return stack
+    if backend == "ray":
+        try:
+            import ray
+            from ray.util.joblib import register_ray
+        except ImportError as exc:
+            raise ImportError(
+                "--backend ray needs ray, which is not installed: pip install 'qclmix-sklearn[ray]'"
+            ) from exc
+        if not ray.is_initialized():
+            ray.init(address=scheduler or None)
+        register_ray()
+        return parallel_config(backend="ray")
+    raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+
+
+def build_jobs(suite, protocol, datasets, models, *, data_home=None, download=False, summary=None, store=None,
+               log=print):
+    """Yield the suite's jobs (and ready-made results for models that cannot be built, e.g. missing extras)."""
+    load_dataset = suite.load_dataset or _default_load_dataset
+    make_model = suite.make_model or default_make_model
+    protocol_options = (
+        {"test_size": suite.test_size} if protocol == "paper" else {"n_splits": suite.n_splits}
+    )
+    for dataset in datasets:
+        try:
+            bunch = load_dataset(dataset, data_home=data_home, download=download)
+        except Exception as exc:  # noqa: BLE001 - an unavailable dataset is skipped, never a crash
+            message = f"{type(exc).__name__}: {exc}"
+            log(f"skipping dataset {dataset}: {message}")
+            if summary is not None:
+                summary.skipped_datasets[dataset] = message
+            continue
+        X = np.asarray(bunch.data, dtype=np.float64)
+        encoder = LabelEncoder()
+        y = encoder.fit_transform(np.asarray(bunch.target))
+        if store is not None:
+            store.add_dataset(dataset, classes=encoder.classes_, **_dataset_info(bunch, y))
+        parts = splits(
+            protocol,
+            y,
+            test_size=suite.test_size,
+            paper_seed=suite.paper_seed,
+            n_splits=suite.n_splits,
+            seeds=suite.seeds,
+        )
+        for model in models:
+            for fold, seed, train, test in parts:
+                base = {"dataset": dataset, "model": model, "protocol": protocol, "fold": fold,
+                        "seed": seed, "suite": suite.name, "n_train": len(train), "n_test": len(test)}
+                try:
+                    estimator, grid = make_model(model, random_state=seed)
+                    used = _set_known_params(estimator, suite.common_params)
+                    used.update(_set_known_params(estimator, suite.model_params.get(model, {})))
+                    grid = shrink_grid(grid, suite.max_grid_size)
+                    config = {"model": model, "params": used, "grid": grid, "inner_cv": suite.inner_cv,
+                              "protocol": protocol_options}
+                    pipeline, pipeline_grid = wrap(estimator, grid)
+                except Exception as exc:  # noqa: BLE001
+                    status = "skipped" if isinstance(exc, ImportError) else "failed"
+                    config = {"model": model, "params": {}, "grid": None, "inner_cv": suite.inner_cv,
+                              "protocol": protocol_options}
+                    yield {**base, "param_hash": param_hash(config), "params": config, "status": status,
+                           "error": f"{type(exc).__name__}: {exc}", "versions": library_versions()}
+                    continue
+                yield Job(
+                    dataset=dataset, model=model, protocol=protocol, fold=fold, seed=seed,
+                    param_hash=param_hash(config), suite=suite.name, estimator=pipeline, X=X, y=y,
+                    train=train, test=test, param_grid=pipeline_grid, params=config,
+                    inner_cv=suite.inner_cv,
+                    # the first split's test embedding of the full model, for the t-SNE figure
+                    store_embedding=model == "qclmix" and fold == 0 and seed == parts[0][1],
+                )
+
+
+def _key(item):
+    if isinstance(item, Job):
+        return item.key
+    return tuple(item[c] for c in ("dataset", "model", "protocol", "fold", "seed", "param_hash"))
+
+
+def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_home=None, download=False,
+              n_jobs=1, backend="loky", scheduler=None, timeout=None, retry_failed=False, progress=True,
+              log=print):
+    """Run ``suite``'s jobs that are not in ``store`` yet and store each result as it arrives.
+
+    Parameters
+    ----------
+    suite : Suite
+    store : ResultStore
+    protocol : {"paper", "cv"}, default=None
+        Default: the suite's protocol.
+    datasets, models : list of str, default=None
+        Subsets of the suite's datasets and models (default: all of them).
+    timeout : float, default=None
+        Per-job time limit in seconds (default: the suite's); 0 disables it.
+    retry_failed : bool, default=False
+        Also re-run jobs stored as failed, timeout or skipped.
+
+    Returns
+    -------
+    summary : RunSummary
+    """
+    protocol = protocol or suite.protocol
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+    for kind, chosen, available in (("dataset", datasets, suite.datasets), ("model", models, suite.models)):
+        unknown = sorted(set(chosen or ()) - set(available))
+        if unknown:
+            raise ValueError(f"unknown {kind}(s) {unknown} for suite {suite.name!r}; available: {available}")
+    datasets = [d for d in suite.datasets if not datasets or d in datasets]
+    models = [m for m in suite.models if not models or m in models]
+    timeout = suite.timeout if timeout is None else timeout
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+
+    summary = RunSummary()
+    done = store.finished_keys(("ok",) if retry_failed else STATUSES)
+    pending = []
+    for item in build_jobs(suite, protocol, datasets, models, data_home=data_home, download=download,
+                           summary=summary, store=store, log=log):
+        summary.total += 1
+        if _key(item) in done:
+            summary.already_stored += 1
+        else:
+            pending.append(item)
+
+    def record(result):
+        store.add(result)
+        summary.counts[result["status"]] += 1
+        if result["status"] != "ok":
+            first_line = (result.get("error") or "").strip().splitlines()[:1]
+            summary.problems.append((result["dataset"], result["model"], result["fold"], result["seed"],
+                                     result["status"], first_line[0] if first_line else ""))
+
+    jobs = [item for item in pending if isinstance(item, Job)]
+    for item in pending:
+        if not isinstance(item, Job):
+            record(item)
+    if backend == "loky":
+        workers = min(len(jobs), os.cpu_count() if n_jobs == -1 else max(1, n_jobs)) or 1
+        # Share the cores between the workers instead of every job starting one thread per core.
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        for job in jobs:
+            job.n_threads = threads
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=summary.total, initial=summary.total - len(jobs), unit="job", disable=not progress,
+               desc=f"{suite.name}/{protocol}", dynamic_ncols=True)
+    try:
+        if jobs:
+            with _backend_context(backend, scheduler):
+                parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+                for result in parallel(delayed(run_job)(job, timeout) for job in jobs):
+                    record(result)
+                    bar.update(1)
+                    bad = sum(v for k, v in summary.counts.items() if k != "ok")
+                    if bad:
+                        bar.set_postfix(not_ok=bad)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        bar.close()
+    return summary

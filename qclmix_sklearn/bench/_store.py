@@ -1,0 +1,218 @@
+"""SQLite results store: one row per (dataset, model, protocol, fold, seed, param hash).
+
+Only the main process writes; every finished job is committed at once so that an interrupted run
+loses nothing and a re-run skips what is already stored.
+"""
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_DB = "qclmix-results.sqlite"
+
+#: Statuses a job can end with. ``skipped`` means the model could not be built here (e.g. a missing
+#: optional dependency); ``timeout`` means the per-job time limit stopped it.
+STATUSES = ("ok", "failed", "timeout", "skipped")
+
+KEY_COLUMNS = ("dataset", "model", "protocol", "fold", "seed", "param_hash")
+
+METRIC_COLUMNS = (
+    "accuracy",
+    "precision_macro",
+    "recall_macro",
+    "f1_macro",
+    "f1_paper",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    dataset TEXT NOT NULL,
+    model TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    fold INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    param_hash TEXT NOT NULL,
+    suite TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    accuracy REAL,
+    precision_macro REAL,
+    recall_macro REAL,
+    f1_macro REAL,
+    f1_paper REAL,
+    fit_time REAL,
+    predict_time REAL,
+    n_train INTEGER,
+    n_test INTEGER,
+    params TEXT,
+    best_params TEXT,
+    inner_cv_splits INTEGER,
+    versions TEXT,
+    finished_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (dataset, model, protocol, fold, seed, param_hash)
+);
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY,
+    task TEXT,
+    n_samples INTEGER,
+    n_features INTEGER,
+    n_classes INTEGER,
+    imbalance_ratio REAL,
+    classes TEXT
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    dataset TEXT NOT NULL,
+    model TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    fold INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    param_hash TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    labels BLOB NOT NULL,
+    PRIMARY KEY (dataset, model, protocol, fold, seed, param_hash)
+);
+"""
+
+_RESULT_COLUMNS = (
+    *KEY_COLUMNS,
+    "suite",
+    "status",
+    "error",
+    *METRIC_COLUMNS,
+    "fit_time",
+    "predict_time",
+    "n_train",
+    "n_test",
+    "params",
+    "best_params",
+    "inner_cv_splits",
+    "versions",
+)
+
+
+def _to_blob(array):
+    buffer = io.BytesIO()
+    # allow_pickle=False: labels of object dtype are stored as strings instead.
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _from_blob(blob):
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+class ResultStore:
+    """Results of benchmark jobs in an embedded SQLite database.
+
+    Parameters
+    ----------
+    path : str or path-like, default="qclmix-results.sqlite"
+        Database file; created (with its parent folder) when missing.
+    """
+
+    def __init__(self, path=DEFAULT_DB):
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # timeout: wait for a lock instead of failing when a report reads while a run writes.
+        self._con = sqlite3.connect(str(self.path), timeout=60)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.executescript(_SCHEMA)
+        self._con.commit()
+
+    def close(self):
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def finished_keys(self, statuses=STATUSES):
+        """Keys ``(dataset, model, protocol, fold, seed, param_hash)`` stored with a status in ``statuses``."""
+        statuses = tuple(statuses)
+        if not statuses:
+            return set()
+        marks = ",".join("?" * len(statuses))
+        rows = self._con.execute(
+            f"SELECT {', '.join(KEY_COLUMNS)} FROM results WHERE status IN ({marks})", statuses
+        )
+        return {tuple(row) for row in rows}
+
+    def add(self, result):
+        """Store one job result (a dict) and commit it at once; replaces an earlier row with the same key."""
+        missing = [c for c in KEY_COLUMNS + ("status",) if result.get(c) is None]
+        if missing:
+            raise ValueError(f"result is missing required field(s) {missing}")
+        if result["status"] not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {result['status']!r}")
+        row = {}
+        for column in _RESULT_COLUMNS:
+            value = result.get(column)
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value, sort_keys=True, default=str)
+            elif isinstance(value, np.generic):
+                value = value.item()
+            row[column] = value
+        marks = ",".join("?" * len(row))
+        with self._con:  # one transaction per job: committed when the block exits
+            self._con.execute(
+                f"INSERT OR REPLACE INTO results ({', '.join(row)}) VALUES ({marks})",
+                tuple(row.values()),
+            )
+            embedding = result.get("embedding")
+            if embedding is not None:
+                labels = np.asarray(result["embedding_labels"])
+                if labels.dtype == object:
+                    labels = labels.astype(str)
+                self._con.execute(
+                    "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    tuple(result[c] for c in KEY_COLUMNS)
+                    + (_to_blob(np.asarray(embedding, dtype=np.float32)), _to_blob(labels)),
+                )
+
+    def add_dataset(self, name, *, task=None, n_samples=None, n_features=None, n_classes=None,
+                    imbalance_ratio=None, classes=None):
+        """Describe a dataset (its task decides the binary/multi-class split of the figures)."""
+        with self._con:
+            self._con.execute(
+                "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, task, n_samples, n_features, n_classes, imbalance_ratio,
+                 json.dumps([str(c) for c in classes]) if classes is not None else None),
+            )
+
+    def datasets(self):
+        """Stored dataset descriptions as a DataFrame indexed by name."""
+        return pd.read_sql_query("SELECT * FROM datasets ORDER BY name", self._con).set_index("name")
+
+    def results(self, status=None):
+        """All stored rows as a DataFrame (optionally only those with ``status``)."""
+        query = "SELECT * FROM results"
+        params = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            params = (status,)
+        return pd.read_sql_query(query + " ORDER BY dataset, model, protocol, seed, fold", self._con, params=params)
+
+    def embeddings(self, model=None):
+        """Stored test-set embeddings: list of dicts with the key columns, ``embedding`` and ``labels``."""
+        query = f"SELECT {', '.join(KEY_COLUMNS)}, embedding, labels FROM embeddings"
+        params = ()
+        if model is not None:
+            query += " WHERE model = ?"
+            params = (model,)
+        out = []
+        for row in self._con.execute(query + " ORDER BY dataset, protocol, seed, fold", params):
+            record = dict(zip(KEY_COLUMNS, row[:6]))
+            record["embedding"] = _from_blob(row[6])
+            record["labels"] = _from_blob(row[7])
+            out.append(record)
+        return out
+
+    def __len__(self):
+        return self._con.execute("SELECT COUNT(*) FROM results").fetchone()[0]

@@ -1,0 +1,147 @@
+"""Benchmark suites: which datasets, which models, which protocol and how much compute."""
+
+import itertools
+import runpy
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from ._models import BASELINE_FAMILIES, QCLMIX_VARIANTS
+
+PAPER_DATASETS = [
+    "ecoli",
+    "optical_digits",
+    "satimage_binary",
+    "pen_digits",
+    "abalone",
+    "isolet",
+    "arrhythmia",
+    "minerals",
+    "vehicle",
+    "satimage",
+    "har",
+    "wine_quality_red",
+    "lymph",
+    "one_hundred_plants_texture",
+    "balance_scale",
+    "wine_quality_white",
+    "letter",
+    "glass",
+]
+
+#: Macro-F1 of QCL-MixNet reported by the paper (SPEC §7; checkpoint selected on the test set).
+PAPER_REPORTED_F1 = {
+    "ecoli": 0.87,
+    "optical_digits": 0.98,
+    "satimage_binary": 0.84,
+    "pen_digits": 1.00,
+    "abalone": 0.48,
+    "isolet": 0.95,
+    "arrhythmia": 0.64,
+    "minerals": 0.85,
+    "vehicle": 0.85,
+    "satimage": 0.89,
+    "har": 0.88,
+    "wine_quality_red": 0.32,
+    "lymph": 0.79,
+    "one_hundred_plants_texture": 0.83,
+    "balance_scale": 0.80,
+    "wine_quality_white": 0.35,
+    "letter": 0.95,
+    "glass": 0.61,
+}
+
+
+@dataclass
+class Suite:
+    """A benchmark suite.
+
+    ``load_dataset(name, data_home, download)`` returns a Bunch with ``data`` and ``target`` (and
+    optionally ``task``, ``n_classes``, ...); ``make_model(name, random_state)`` returns
+    ``(estimator, param_grid)``. Both default to the package's datasets and models; a suite file
+    (``--suite-file``) may replace them, e.g. with tiny fakes for tests.
+    """
+
+    name: str
+    description: str
+    datasets: list
+    models: list
+    protocol: str = "paper"
+    n_splits: int = 5
+    seeds: tuple = (0, 1, 2)
+    paper_seed: int = 42
+    test_size: float = 0.2
+    inner_cv: int = 3
+    #: parameters set on every model that has them (e.g. fewer epochs), then per-model ones
+    common_params: dict = field(default_factory=dict)
+    model_params: dict = field(default_factory=dict)
+    #: keep at most this many grid points per model (None: the full grid)
+    max_grid_size: int = None
+    timeout: float = 3600.0
+    load_dataset: Callable = None
+    make_model: Callable = None
+
+    def with_options(self, **changes):
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def shrink_grid(param_grid, max_size):
+    """A smaller grid with at most ``max_size`` points, keeping the first values of each parameter."""
+    if not param_grid or max_size is None:
+        return param_grid
+    if isinstance(param_grid, list):
+        return shrink_grid(param_grid[0], max_size)
+    grid = {key: list(values) for key, values in param_grid.items()}
+    size = lambda g: len(list(itertools.product(*g.values())))  # noqa: E731
+    # Drop trailing values of the parameter with most values until the grid is small enough.
+    while size(grid) > max_size:
+        key = max(grid, key=lambda k: len(grid[k]))
+        if len(grid[key]) == 1:
+            break
+        grid[key] = grid[key][:-1]
+    return grid
+
+
+_QUICK_BASELINES = ["logistic_regression", "random_forest", "xgboost", "smote_svm", "mlp"]
+
+SUITES = {
+    "quick": Suite(
+        name="quick",
+        description=(
+            "3 small datasets (ecoli, glass, balance_scale), QCLMix + 3 ablations at 20 epochs and 5 fast "
+            "baselines with grids of at most 4 points: a few minutes on 2 cores"
+        ),
+        datasets=["ecoli", "glass", "balance_scale"],
+        models=[*QCLMIX_VARIANTS, *_QUICK_BASELINES],
+        common_params={"max_epochs": 20},
+        max_grid_size=4,
+        n_splits=3,
+        seeds=(0,),
+        timeout=600.0,
+    ),
+    "paper": Suite(
+        name="paper",
+        description="every available paper dataset x QCLMix and the 20 baselines (SPEC §6)",
+        datasets=PAPER_DATASETS,
+        models=["qclmix", *itertools.chain.from_iterable(BASELINE_FAMILIES.values())],
+        timeout=4 * 3600.0,
+    ),
+    "ablation": Suite(
+        name="ablation",
+        description="every available paper dataset x QCLMix and its 3 ablations (Fig. 5)",
+        datasets=PAPER_DATASETS,
+        models=list(QCLMIX_VARIANTS),
+        timeout=4 * 3600.0,
+    ),
+}
+
+
+def get_suite(name=None, suite_file=None):
+    """A suite by name, or the object ``SUITE`` defined in the Python file ``suite_file``."""
+    if suite_file is not None:
+        namespace = runpy.run_path(str(suite_file))
+        if not isinstance(namespace.get("SUITE"), Suite):
+            raise ValueError(f"{suite_file} must define SUITE = Suite(...)")
+        return namespace["SUITE"]
+    if name not in SUITES:
+        raise ValueError(f"unknown suite {name!r}; choose one of {sorted(SUITES)}")
+    return SUITES[name]
