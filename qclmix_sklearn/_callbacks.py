@@ -1,0 +1,34 @@
+"""Small skorch callbacks and scorers shared by every torch estimator."""
+
+import math
+
+import numpy as np
+from skorch.callbacks import Callback
+from sklearn.metrics import f1_score
+
+
+def macro_f1_scorer(net, X, y):
+    """Macro-F1 of a skorch net whose first output are the class logits."""
+    proba = net.predict_proba(X)
+    return f1_score(np.asarray(y), proba.argmax(axis=1), average="macro")
+
+
+class NonFiniteLossGuard(Callback):
+    """Stop training with a clear error as soon as a batch loss is NaN or inf.
+
+    Without it a diverged run would silently keep training on NaN weights and
+    predict a single class.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
+            return
+        # skorch has already copied the loss to the host for its history:
+        # reading it there costs no extra device synchronisation.
+        value = net.history[-1, "batches", -1, "train_loss"]
+        if not math.isfinite(value):
+            epoch = len(net.history)
+            raise FloatingPointError(
+                f"The training loss became non-finite ({value}) in epoch {epoch}; "
+                "lower the learning rate (lr, max_lr) or check the input scale."
+            )

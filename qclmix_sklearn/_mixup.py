@@ -1,0 +1,111 @@
+"""kNN-guided dynamic mixup (paper §3.2.2): the maths and its skorch callback."""
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+
+def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
+    """Mix every row of a batch with one of its nearest neighbours in the batch.
+
+    For each anchor ``x_i`` one of its ``k`` nearest neighbours ``x_j`` (Euclidean,
+    itself excluded, ``k`` capped at ``len(X) - 1``) is drawn uniformly, and
+    ``x_mix = lam * x_i + (1 - lam) * x_j`` with ``lam = max(l, 1 - l)``,
+    ``l ~ Beta(alpha, alpha)``, so the anchor always dominates its mix and
+    keeps its own label.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (batch, n_features)
+        The batch to mix.
+    n_neighbors : int, default=5
+        Number of nearest neighbours to draw the partner from.
+    alpha : float, default=0.2
+        Concentration of the Beta distribution of the mixing weight.
+    rng : numpy.random.Generator or None, default=None
+        Source of the random draws.
+    features : torch.Tensor of shape (batch, n_dims) or None, default=None
+        The space the neighbours are searched in; ``None`` uses ``X``.
+
+    Returns
+    -------
+    X_mix : torch.Tensor of shape (batch, n_features)
+    partner : torch.Tensor of shape (batch,)
+        Row index of each anchor's partner (the anchor itself in a batch of one).
+    lam : torch.Tensor of shape (batch,)
+        Weight of the anchor in its mix.
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    n = X.shape[0]
+    k = min(n_neighbors, n - 1)
+    if k < 1:
+        return X.clone(), torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=X.dtype)
+    space = X if features is None else features
+    distances = torch.cdist(space, space)
+    distances.fill_diagonal_(float("inf"))
+    neighbours = distances.topk(k, dim=1, largest=False).indices
+    pick = torch.from_numpy(rng.integers(k, size=n)).to(neighbours.device)
+    partner = neighbours[torch.arange(n, device=neighbours.device), pick]
+    lam = rng.beta(alpha, alpha, size=n)
+    lam = torch.from_numpy(np.maximum(lam, 1.0 - lam)).to(X.device, X.dtype)
+    X_mix = lam[:, None] * X + (1.0 - lam[:, None]) * X[partner]
+    return X_mix, partner, lam
+
+
+class KNNMixup(Callback):
+    """Apply :func:`knn_mixup` to every training batch before its step.
+
+    Design choice: skorch hands ``on_batch_begin`` the very batch tensor that
+    the training step then uses, so the mix is written into it in place. That
+    is safe because the DataLoader collates a fresh tensor for every batch;
+    the callback refuses a batch that is a view of other data, which would
+    otherwise be corrupted. Validation and prediction batches are never mixed
+    (``training`` is False for them), and labels are left as they are: the
+    loss is supervised by the anchor's own label.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Neighbours to draw each partner from.
+    alpha : float, default=0.2
+        Beta concentration of the mixing weight.
+    space : {'input', 'embedding'}, default='input'
+        Where neighbours are searched: the raw inputs (paper's Algorithm 1) or
+        the network's current embedding (paper's definition), computed without
+        gradient and in eval mode so BatchNorm statistics are not disturbed.
+    random_state : int or None, default=None
+        Seed of the draws; reset by ``initialize``.
+    """
+
+    def __init__(self, n_neighbors=5, alpha=0.2, space="input", random_state=None):
+        self.n_neighbors = n_neighbors
+        self.alpha = alpha
+        self.space = space
+        self.random_state = random_state
+
+    def initialize(self):
+        self.rng_ = np.random.default_rng(self.random_state)
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        X = batch[0]
+        if not isinstance(X, torch.Tensor) or X._is_view():
+            raise TypeError("KNNMixup needs each training batch as a freshly collated tensor.")
+        features = self._embedding(net, X) if self.space == "embedding" else None
+        X_mix, _, _ = knn_mixup(
+            X, n_neighbors=self.n_neighbors, alpha=self.alpha, rng=self.rng_, features=features
+        )
+        X.copy_(X_mix)
+
+    @staticmethod
+    def _embedding(net, X):
+        module = net.module_
+        module.eval()
+        try:
+            with torch.no_grad():
+                embedding = module(X.to(net.device))[1]
+        finally:
+            module.train()
+        return embedding.to(X.device)

@@ -1,0 +1,311 @@
+"""The scikit-learn estimator base shared by QCLMixClassifier and the deep baselines.
+
+It composes a skorch ``NeuralNet`` (``net_``, built in ``fit``) instead of
+inheriting one: skorch's own classifier fails many of scikit-learn's estimator
+checks, while a composed net leaves the sklearn contract entirely to us.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+
+from ._callbacks import NonFiniteLossGuard, macro_f1_scorer
+from ._validation_split import validation_split
+
+_PREDICT_CHUNK = 65536
+
+
+def resolve_device(device):
+    """Turn ``'auto'`` into a concrete device and reject an absent GPU clearly."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but no CUDA GPU is available.")
+    return device
+
+
+class TorchClassifierBase(ClassifierMixin, BaseEstimator):
+    """Base of the torch classifiers: validation, training loop, prediction.
+
+    Subclasses declare an explicit ``__init__`` (their architecture
+    parameters plus the common ones below, passed on to this ``__init__``),
+    extend ``_parameter_constraints`` and implement ``_build_module``. They
+    may override ``_build_criterion`` and ``_extra_callbacks``.
+
+    Parameters
+    ----------
+    max_epochs : int, default=100
+        Number of passes over the training data.
+    batch_size : int, default=64
+        Mini-batch size.
+    lr : float, default=1e-3
+        AdamW learning rate (the initial one when ``max_lr`` is set).
+    weight_decay : float, default=1e-5
+        AdamW weight decay.
+    max_lr : float or None, default=1e-2
+        Peak learning rate of a OneCycleLR schedule stepped after every batch;
+        ``None`` keeps ``lr`` constant.
+    validation_fraction : float or None, default=0.2
+        Share of the training data held out (stratified when every class
+        allows it) to choose the epoch with the best macro-F1; ``None`` keeps
+        the last epoch. Test data is never involved.
+    n_iter_no_change : int or None, default=None
+        Stop when the validation macro-F1 has not improved for this many
+        epochs; ``None`` trains all ``max_epochs``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and any
+        augmentation. The global torch and numpy generators are left untouched.
+    device : str, default='cpu'
+        ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
+    verbose : int, default=0
+        0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
+    """
+
+    _parameter_constraints: dict = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"cpu", "cuda", "auto"}), str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        max_epochs=100,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=1e-5,
+        max_lr=1e-2,
+        validation_fraction=0.2,
+        n_iter_no_change=None,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_lr = max_lr
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # -- hooks for subclasses -------------------------------------------------
+    def _build_module(self, n_features, n_classes):
+        raise NotImplementedError
+
+    def _build_criterion(self, n_classes):
+        return torch.nn.CrossEntropyLoss()
+
+    def _extra_callbacks(self, seed):
+        return []
+
+    # -- fitting ------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; dense, finite.
+        y : array-like of shape (n_samples,)
+            Class labels of any type.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        X = X.astype(np.float32, copy=False)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; "
+                f"got 1 class ({self.classes_[0]!r})."
+            )
+        y_encoded = encoder.transform(y).astype(np.int64)
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+        fit_idx, valid_idx = validation_split(y_encoded, self.validation_fraction, seed)
+        valid_data = None
+        if valid_idx is not None:
+            valid_data = Dataset(X[valid_idx], y_encoded[valid_idx])
+
+        devices = [torch.device(device)] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.net_ = self._build_net(len(fit_idx), X.shape[1], valid_data, device, seed)
+            self.net_.fit(X[fit_idx], y_encoded[fit_idx])
+        self.n_iter_ = len(self.net_.history)
+        self.best_epoch_ = self._best_epoch(valid_data is not None)
+        return self
+
+    def _build_net(self, n_fit, n_features, valid_data, device, seed):
+        n_classes = len(self.classes_)
+        # BatchNorm cannot train on a batch of one sample: drop such a last batch.
+        drop_last = n_fit > self.batch_size and n_fit % self.batch_size == 1
+        n_batches = n_fit // self.batch_size if drop_last else math.ceil(n_fit / self.batch_size)
+
+        callbacks = [("nonfinite_guard", NonFiniteLossGuard())]
+        if self.max_lr is not None:
+            callbacks.append(("lr_schedule", LRScheduler(
+                policy=torch.optim.lr_scheduler.OneCycleLR,
+                max_lr=self.max_lr,
+                total_steps=self.max_epochs * n_batches,
+                step_every="batch",
+            )))
+        if valid_data is not None:
+            callbacks.append(("valid_f1", EpochScoring(
+                macro_f1_scorer, lower_is_better=False, name="valid_f1"
+            )))
+            # Restores the weights of the best validation epoch at the end;
+            # with n_iter_no_change=None it never stops training early.
+            patience = self.n_iter_no_change or self.max_epochs + 1
+            callbacks.append(("best_epoch", EarlyStopping(
+                monitor="valid_f1", lower_is_better=False, patience=patience,
+                threshold=0.0, threshold_mode="abs", load_best=True, sink=self._sink,
+            )))
+        if self.verbose >= 2:
+            callbacks.append(("progress", ProgressBar()))
+        callbacks.extend(self._extra_callbacks(seed))
+
+        generator = torch.Generator().manual_seed(seed)
+        return NeuralNet(
+            module=self._build_module(n_features, n_classes),
+            criterion=self._build_criterion(n_classes),
+            optimizer=torch.optim.AdamW,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            iterator_train__drop_last=drop_last,
+            iterator_train__generator=generator,
+            train_split=predefined_split(valid_data) if valid_data is not None else None,
+            predict_nonlinearity=lambda logits: torch.softmax(logits, dim=-1),
+            callbacks=callbacks,
+            device=device,
+            verbose=int(self.verbose >= 1),
+        )
+
+    def _sink(self, text):
+        if self.verbose:
+            print(text)
+
+    def _best_epoch(self, has_validation):
+        history = self.net_.history
+        if not has_validation:
+            return len(history)
+        scores = history[:, "valid_f1"]
+        return int(np.argmax(scores)) + 1
+
+    # -- prediction -----------------------------------------------------------
+    def _module_outputs(self, X):
+        """Run the fitted module on X in eval mode, in large chunks.
+
+        Returns the module's outputs concatenated on the host: one tensor, or
+        a tuple of tensors when the module returns several.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        X = torch.from_numpy(X.astype(np.float32, copy=False))
+        module = self.net_.module_
+        module.eval()
+        device = next(module.parameters()).device
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, len(X), _PREDICT_CHUNK):
+                out = module(X[start:start + _PREDICT_CHUNK].to(device))
+                out = out if isinstance(out, tuple) else (out,)
+                chunks.append(tuple(o.cpu() for o in out))
+        outputs = tuple(torch.cat(parts) for parts in zip(*chunks))
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def _logits(self, X):
+        out = self._module_outputs(X)
+        return out[0] if isinstance(out, tuple) else out
+
+    def predict_proba(self, X):
+        """Class probabilities of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        logits = self._logits(X).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class labels of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+
+    # -- persistence -----------------------------------------------------------
+    def __getstate__(self):
+        # Keep the fitted network as plain numpy weights so that pickle files
+        # and skops' safe format need no torch or skorch objects.
+        state = super().__getstate__()
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_module_weights"] = {
+                name: tensor.detach().cpu().numpy()
+                for name, tensor in net.module_.state_dict().items()
+            }
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_module_weights", None)
+        super().__setstate__(state)
+        if weights is not None:
+            self.net_ = self._restore_net(weights)
+
+    def _restore_net(self, weights):
+        module = self._build_module(self.n_features_in_, len(self.classes_))
+        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+        net = NeuralNet(module=module, criterion=torch.nn.CrossEntropyLoss, device="cpu")
+        net.initialize()
+        return net
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

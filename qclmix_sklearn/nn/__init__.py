@@ -1,0 +1,7 @@
+"""PyTorch building blocks of QCL-MixNet."""
+
+from ._feature_attention import FeatureSelfAttention
+from ._qclmix_net import QCLMixNet
+from ._quantum_entanglement import QuantumEntanglement
+
+__all__ = ["FeatureSelfAttention", "QCLMixNet", "QuantumEntanglement"]

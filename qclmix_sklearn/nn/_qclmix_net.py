@@ -1,0 +1,70 @@
+"""The QCL-MixNet network (paper §3.2, SPEC §1)."""
+
+from torch import nn
+
+from ._feature_attention import FeatureSelfAttention
+from ._quantum_entanglement import QuantumEntanglement
+
+
+def _dense_block(n_in, n_out):
+    return nn.Sequential(nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.LeakyReLU())
+
+
+class QCLMixNet(nn.Module):
+    """Encoder, classifier head and projection head, in one forward pass.
+
+    ``QE(D) -> attention -> FC(D, 64)+BN+LeakyReLU -> QE(64) ->
+    FC(64, 32)+BN+LeakyReLU`` is the representation ``h'``; ``FC(32, C)`` gives
+    the logits and ``Linear(32, 16)+BN+ReLU+Linear(16, 8)`` the embedding used
+    only by the metric losses.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width D.
+    n_classes : int
+        Number of classes C.
+    hidden_sizes : tuple of int, default=(64, 32)
+        Widths of the two dense blocks.
+    projection_sizes : tuple of int, default=(16, 8)
+        Hidden and output widths of the projection head.
+    use_entanglement : bool, default=True
+        Include the two QE layers (off = the paper's "No Quantum" ablation).
+    use_attention : bool, default=True
+        Include the attention recalibration (off = "No Attention").
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_classes,
+        hidden_sizes=(64, 32),
+        projection_sizes=(16, 8),
+        use_entanglement=True,
+        use_attention=True,
+    ):
+        super().__init__()
+        wide, narrow = hidden_sizes
+        projection_hidden, embedding_dim = projection_sizes
+
+        def entangle(dim):
+            return QuantumEntanglement(dim) if use_entanglement else nn.Identity()
+
+        self.encoder = nn.Sequential(
+            entangle(n_features),
+            FeatureSelfAttention(n_features) if use_attention else nn.Identity(),
+            _dense_block(n_features, wide),
+            entangle(wide),
+            _dense_block(wide, narrow),
+        )
+        self.classifier = nn.Linear(narrow, n_classes)
+        self.projection = nn.Sequential(
+            nn.Linear(narrow, projection_hidden),
+            nn.BatchNorm1d(projection_hidden),
+            nn.ReLU(),
+            nn.Linear(projection_hidden, embedding_dim),
+        )
+
+    def forward(self, x):
+        representation = self.encoder(x)
+        return self.classifier(representation), self.projection(representation)
