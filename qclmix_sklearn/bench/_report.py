@@ -1,0 +1,302 @@
+"""Markdown report (with PNG figures beside it) built from the results store."""
+
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _figures
+from ._models import QCLMIX_VARIANTS
+from ._stats import METRICS, friedman_test, global_friedman, holm, nemenyi, rank_table, score_table
+from ._store import ResultStore
+from ._suites import PAPER_REPORTED_F1
+
+CONTROL = "qclmix"
+
+_PROTOCOL_TEXT = {
+    "paper": "one stratified 80/20 split, seed 42 (paper §4.2.1); baselines tuned by 3-fold GridSearchCV "
+    "(macro-F1) on the training part; QCLMix with its defaults, checkpoint chosen on a validation split "
+    "of the training part",
+    "cv": "stratified k-fold repeated over several seeds; imputer, scaler and samplers fitted inside the "
+    "pipeline on each training part; baselines tuned by an inner GridSearchCV on the training part; "
+    "mean ± std over all folds and seeds",
+}
+
+
+def _fmt(value, digits=3):
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—" if value is None or np.isnan(value) else ("∞" if value > 0 else "−∞")
+    return f"{value:.{digits}f}"
+
+
+def _pvalue(p):
+    if p is None or not np.isfinite(p):
+        return "—"
+    return f"{p:.2e}" if p < 1e-3 else f"{p:.4f}"
+
+
+def _markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _is_baseline(model):
+    return model not in QCLMIX_VARIANTS
+
+
+def _block(table):
+    """A complete datasets × models block for the tests: drop mostly-missing models, then gappy datasets."""
+    notes = []
+    if table.empty:
+        return table, notes
+    sparse = [m for m in table.columns if table[m].isna().mean() > 0.5]
+    if sparse:
+        notes.append(f"models left out of the tests (results on at most half of the datasets): {', '.join(sparse)}")
+    table = table.drop(columns=sparse)
+    gappy = table.index[table.isna().any(axis=1)].tolist()
+    if gappy:
+        notes.append(f"datasets left out of the tests (a model has no result there): {', '.join(gappy)}")
+    return table.dropna(axis=0, how="any"), notes
+
+
+def _per_dataset_section(ok, dataset, info):
+    lines = []
+    header = f"#### {dataset}"
+    if info is not None:
+        header += (f" ({info['task']}, n={info['n_samples']}, d={info['n_features']}, "
+                   f"classes={info['n_classes']}, IR={_fmt(info['imbalance_ratio'], 1)})")
+    lines.append(header)
+    part = ok[ok["dataset"] == dataset]
+    stats = part.groupby("model")[[*METRICS, "fit_time", "predict_time"]].agg(["mean", "std", "count"])
+    order = stats[("f1_macro", "mean")].sort_values(ascending=False).index
+    rows = []
+    for model in order:
+        count = int(stats.loc[model, ("f1_macro", "count")])
+        cells = [f"**{model}**" if model == CONTROL else model, count]
+        for column in [*METRICS, "fit_time", "predict_time"]:
+            mean, std = stats.loc[model, (column, "mean")], stats.loc[model, (column, "std")]
+            digits = 2 if column.endswith("_time") else 3
+            cells.append(_fmt(mean, digits) + (f" ± {_fmt(std, digits)}" if count > 1 else ""))
+        rows.append(cells)
+    labels = ["model", "runs", *METRICS.values(), "fit s", "predict s"]
+    lines.append(_markdown_table(labels, rows))
+    return lines
+
+
+def _summary_section(table, tasks):
+    rows, improvement = [], {}
+    baselines = [m for m in table.columns if _is_baseline(m)]
+    for dataset in table.index:
+        ours = table.loc[dataset].get(CONTROL, np.nan)
+        best_name, best = "—", np.nan
+        if baselines and table.loc[dataset, baselines].notna().any():
+            best_name = table.loc[dataset, baselines].idxmax()
+            best = table.loc[dataset, best_name]
+        delta = ours - best
+        if np.isfinite(delta):
+            improvement[dataset] = delta
+        paper = PAPER_REPORTED_F1.get(dataset)
+        rows.append([dataset, tasks.get(dataset, "?"), _fmt(paper, 2) if paper is not None else "—",
+                     _fmt(ours), best_name, _fmt(best), ("+" if delta > 0 else "") + _fmt(delta)])
+    header = ["dataset", "task", "paper's QCL-MixNet maF1 (test-selected)", "our qclmix maF1",
+              "best baseline", "its maF1", "Δ (ours − best)"]
+    return _markdown_table(header, rows), pd.Series(improvement, dtype=float)
+
+
+def _tests_section(ok, protocol, out, prefix, posthoc, alpha, figures):
+    lines = []
+    main_models = lambda t: t[[m for m in t.columns if _is_baseline(m) or m == CONTROL]]  # noqa: E731
+    tables = {metric: main_models(score_table(ok, metric, protocol)) for metric in METRICS}
+    block, notes = _block(tables["f1_macro"])
+    lines += [f"- {note}" for note in notes]
+    if block.shape[0] < 2 or block.shape[1] < 3:
+        lines.append(f"Not enough complete results for the tests ({block.shape[0]} dataset(s) × "
+                     f"{block.shape[1]} model(s); they need at least 2 × 3).")
+        return lines
+    tables = {metric: t.loc[block.index, block.columns] for metric, t in tables.items()}
+    rank_means = pd.DataFrame({METRICS[m]: rank_table(t).mean() for m, t in tables.items()})
+    rank_means["metric-averaged"] = rank_means.mean(axis=1)
+    rank_means = rank_means.sort_values("metric-averaged")
+    lines.append(f"Average ranks over {block.shape[0]} datasets (1 = best):\n")
+    lines.append(_markdown_table(["model", *rank_means.columns],
+                                 [[m, *(_fmt(v, 2) for v in rank_means.loc[m])] for m in rank_means.index]))
+    rows = []
+    for metric, table in tables.items():
+        result = friedman_test(table)
+        rows.append([METRICS[metric], result.n_datasets, result.n_models, _fmt(result.statistic, 2),
+                     _pvalue(result.pvalue), _fmt(result.iman_davenport, 2), _pvalue(result.iman_davenport_pvalue)])
+    glob = global_friedman(tables)
+    rows.append(["global (metric-averaged ranks)", glob.n_datasets, glob.n_models, _fmt(glob.statistic, 2),
+                 _pvalue(glob.pvalue), _fmt(glob.iman_davenport, 2), _pvalue(glob.iman_davenport_pvalue)])
+    lines.append("\nFriedman test (scipy.stats.friedmanchisquare) with the Iman–Davenport correction:\n")
+    lines.append(_markdown_table(["metric", "N", "k", "χ²_F", "p", "F_ID", "p (F_ID)"], rows))
+    f1 = friedman_test(tables["f1_macro"])
+    cd, _ = nemenyi(f1.average_ranks, f1.n_datasets, alpha)
+    cd_png = f"{prefix}cd_diagram.png"
+    _figures.cd_figure(f1.average_ranks, cd, out / cd_png,
+                       title=f"maF1 (sklearn) ranks, Nemenyi CD at α={alpha} ({protocol} protocol)")
+    figures.append(cd_png)
+    lines.append(f"\nPost-hoc on maF1 (sklearn) ranks, α = {alpha}. Nemenyi critical difference "
+                 f"CD = {cd:.3f} (k = {f1.n_models}, N = {f1.n_datasets}).\n")
+    lines.append(f"![critical-difference diagram]({cd_png})\n")
+    if CONTROL in f1.average_ranks.index:
+        if posthoc == "holm":
+            table = holm(f1.average_ranks, f1.n_datasets, CONTROL, alpha)
+            lines.append(f"Holm test of every model against {CONTROL} "
+                         f"(average rank {f1.average_ranks[CONTROL]:.2f}):\n")
+            rows = [[m, _fmt(r.average_rank, 2), _fmt(r.z, 2), _pvalue(r.p), _pvalue(r.p_holm),
+                     "yes" if r.significant else "no"] for m, r in table.iterrows()]
+            lines.append(_markdown_table(["model", "avg rank", "z", "p", "p (Holm)", "significant"], rows))
+        else:
+            _, pvalues = nemenyi(f1.average_ranks, f1.n_datasets, alpha)
+            others = [m for m in f1.average_ranks.index if m != CONTROL]
+            lines.append(f"Nemenyi p-values of {CONTROL} (average rank {f1.average_ranks[CONTROL]:.2f}) "
+                         "against every other model:\n")
+            rows = [[m, _fmt(f1.average_ranks[m], 2), _pvalue(pvalues.loc[CONTROL, m]),
+                     "yes" if pvalues.loc[CONTROL, m] < alpha else "no"] for m in others]
+            lines.append(_markdown_table(["model", "avg rank", "p (Nemenyi)", "significant"], rows))
+    return lines
+
+
+def build_report(store, out_dir, *, protocols=None, posthoc="nemenyi", alpha=0.05, tsne_datasets=None,
+                 tsne=True):
+    """Write ``report.md`` and its PNG figures into ``out_dir``; return the report's path.
+
+    Parameters
+    ----------
+    store : ResultStore or path
+    out_dir : path
+    protocols : list of str, default=None
+        Protocols to report (default: every protocol in the store).
+    posthoc : {"nemenyi", "holm"}, default="nemenyi"
+        Post-hoc test against QCLMix shown beside the Nemenyi critical difference.
+    tsne_datasets : list of str, default=None
+        Datasets of the t-SNE figure (default: one binary and one multi-class dataset with a stored
+        embedding).
+    tsne : bool, default=True
+        Draw the t-SNE figure (the slowest part of the report).
+    """
+    if posthoc not in ("nemenyi", "holm"):
+        raise ValueError(f"posthoc must be 'nemenyi' or 'holm', got {posthoc!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    own_store = not isinstance(store, ResultStore)
+    if own_store:
+        if not Path(store).exists():
+            raise FileNotFoundError(f"no results store at {store}: run `qclmix-bench run` first")
+        store = ResultStore(store)
+    try:
+        return _build(store, Path(out_dir), protocols, posthoc, alpha, tsne_datasets, tsne)
+    finally:
+        if own_store:
+            store.close()
+
+
+def _build(store, out, protocols, posthoc, alpha, tsne_datasets, tsne):
+    out.mkdir(parents=True, exist_ok=True)
+    results = store.results()
+    info = store.datasets()
+    tasks = info["task"].to_dict() if not info.empty else {}
+    ok = results[results["status"] == "ok"]
+    available = [p for p in ("paper", "cv") if p in set(results["protocol"])] + sorted(
+        set(results["protocol"]) - {"paper", "cv"})
+    protocols = [p for p in (protocols or available) if p in available]
+    counts = results["status"].value_counts().to_dict()
+    lines = [
+        "# QCLMix benchmark report",
+        "",
+        f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} from `{store.path}`: "
+        f"{len(results)} stored job(s) ("
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ").",
+        "",
+        "Metrics: accuracy, macro precision (maP), macro recall (maR), **maF1 (sklearn)** = "
+        "`f1_score(average='macro')`, the mean of the per-class F1 scores, and **maF1 (paper)** = the "
+        "paper's definition, the harmonic mean of maP and maR. Unless stated otherwise, macro-F1 below "
+        "means maF1 (sklearn). The paper's own numbers for QCL-MixNet were obtained by choosing the "
+        "checkpoint on the test set (SPEC §4); ours never look at test labels before scoring.",
+    ]
+    versions = results.loc[results["status"] == "ok", "versions"].dropna()
+    if not versions.empty:
+        lines += ["", "Library versions (last successful job): "
+                  + ", ".join(f"{k} {v}" for k, v in json.loads(versions.iloc[-1]).items())]
+    if not protocols:
+        lines += ["", "No results stored yet."]
+    figures = []
+    for protocol in protocols:
+        prefix = f"{protocol}_"
+        done = ok[ok["protocol"] == protocol]
+        lines += ["", f"## Protocol `{protocol}`", "", _PROTOCOL_TEXT.get(protocol, ""), ""]
+        suites = sorted(results.loc[results["protocol"] == protocol, "suite"].dropna().unique())
+        lines.append(f"Suite(s): {', '.join(suites)}. Successful jobs: {len(done)}.")
+        if done.empty:
+            continue
+        table = score_table(done, "f1_macro")
+        lines += ["", "### QCLMix against the best baseline (macro-F1)", ""]
+        summary, improvement = _summary_section(table, tasks)
+        lines.append(summary)
+        if not improvement.empty:
+            name = f"{prefix}fig2_improvement.png"
+            _figures.improvement_figure(improvement, tasks, out / name)
+            figures.append(name)
+            lines += ["", f"![improvement over the best baseline]({name})"]
+        lines += ["", "### Ranks and statistical tests (QCLMix and the baselines)", ""]
+        lines += _tests_section(done, protocol, out, prefix, posthoc, alpha, figures)
+        main = table[[m for m in table.columns if _is_baseline(m) or m == CONTROL]]
+        if main.shape[1] > 1:
+            name = f"{prefix}fig3_boxplots.png"
+            _figures.box_figure(main, tasks, out / name)
+            figures.append(name)
+            lines += ["", "### macro-F1 per model across datasets", "", f"![macro-F1 box plots]({name})"]
+        variants = [v for v in QCLMIX_VARIANTS if v in table.columns]
+        if len(variants) > 1:
+            ablation = table[variants].dropna(how="all")
+            lines += ["", "### Ablations (macro-F1)", ""]
+            rows = [[d, *(_fmt(ablation.loc[d, v]) for v in variants)] for d in ablation.index]
+            rows.append(["**mean**", *(_fmt(ablation[v].mean()) for v in variants)])
+            lines.append(_markdown_table(["dataset", *variants], rows))
+            name = f"{prefix}fig5_ablation.png"
+            _figures.ablation_figure(ablation, tasks, out / name)
+            figures.append(name)
+            lines += ["", f"![ablations]({name})"]
+        if tsne:
+            lines += _tsne_section(store, protocol, tasks, tsne_datasets, out, prefix, figures)
+        lines += ["", "### Results per dataset", ""]
+        for dataset in sorted(done["dataset"].unique()):
+            lines += _per_dataset_section(done, dataset, info.loc[dataset] if dataset in info.index else None)
+            lines.append("")
+    problems = results[results["status"] != "ok"]
+    if not problems.empty:
+        lines += ["", "## Jobs without a result", ""]
+        rows = [[r.dataset, r.model, r.protocol, r.fold, r.seed, r.status,
+                 ((r.error or "").strip().splitlines() or [""])[0][:160].replace("|", "\\|")]
+                for r in problems.itertuples()]
+        lines.append(_markdown_table(["dataset", "model", "protocol", "fold", "seed", "status", "error"], rows))
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _tsne_section(store, protocol, tasks, wanted, out, prefix, figures):
+    records = [r for r in store.embeddings(model=CONTROL) if r["protocol"] == protocol]
+    by_dataset = {}
+    for record in records:
+        by_dataset.setdefault(record["dataset"], record)
+    if wanted:
+        chosen = [by_dataset[d] for d in wanted if d in by_dataset]
+    else:
+        chosen = []
+        for task in ("binary", "multiclass"):
+            for dataset, record in by_dataset.items():
+                if tasks.get(dataset, "multiclass") == task:
+                    chosen.append(record)
+                    break
+        chosen = chosen or list(by_dataset.values())[:2]
+    if not chosen:
+        return []
+    name = f"{prefix}fig4_tsne.png"
+    _figures.tsne_figure(chosen, out / name)
+    figures.append(name)
+    return ["", "### t-SNE of QCLMix's 8-d embedding (test part)", "", f"![t-SNE]({name})"]
