@@ -134,7 +134,7 @@ BENCHMARKS = [
        openml(6, "letter"), [], "UCI Letter Recognition, via KEEL",
        "P. W. Frey, D. J. Slate, Letter Recognition Using Holland-style Adaptive Classifiers, "
        "Machine Learning 6(2):161-182, 1991", notes=["16 features: " + PAPER_FEATURES_NOTE]),
-    _b("glass", "multiclass", (214, 10, 6, 7.50), [src.glass_uci, src.glass_rebuilt], openml(41, "glass"), [],
+    _b("glass", "multiclass", (214, 10, 6, 7.50), [src.glass_uci], openml(41, "glass"), [],
        "UCI Glass Identification",
        "B. German, Glass Identification, UCI Machine Learning Repository, 1987",
        notes=["9 features: " + PAPER_FEATURES_NOTE,

