@@ -353,7 +353,16 @@ def test_zenodo_download_gives_0_1_target(tmp_path, monkeypatch, no_packages):
 
 def test_main_prints_all_18(capsys):
     main([])
-    out = capsys.readouterr().out
-    for name in PAPER_ORDER:
-        assert f"\n{name} " in out
-    assert "UNAVAILABLE" in out  # minerals has no known source
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in lines[2:]}
+    assert list(rows) == PAPER_ORDER
+    for name, line in rows.items():
+        assert ("UNAVAILABLE" in line) == (not benchmark_available(name)), line
+
+
+def test_checking_availability_creates_nothing(tmp_path, no_network):
+    home = tmp_path / "not_there"
+    assert not benchmark_available("isolet", data_home=home)
+    with pytest.raises(BenchmarkUnavailableError):
+        load_benchmark("har", data_home=home)
+    assert not home.exists()

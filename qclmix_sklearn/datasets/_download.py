@@ -16,6 +16,9 @@ def zenodo(key):
     """Source for imbalanced-learn's Zenodo benchmark ``key`` (binary, labels -1/1)."""
 
     def source(home, download=False):
+        if not download and not (home / "zenodo").is_dir():
+            # imbalanced-learn would create the data home just to find it empty.
+            raise SourceMissing(f"imbalanced-learn Zenodo cache {home / 'zenodo'} (dataset '{key}')")
         from imblearn.datasets import fetch_datasets
 
         try:
@@ -72,15 +75,23 @@ def openml(data_id, name):
         except Exception as exc:  # network, HTTP and parse errors all mean "not available"
             raise SourceMissing(f"OpenML download of dataset {data_id} failed ({exc})") from exc
         data = _frame_to_float(bunch.data)
+        nominal = [str(c) for c in bunch.data.columns if not pd.api.types.is_numeric_dtype(bunch.data[c])]
         target = pd.Series(bunch.target).astype(str)
         numeric = pd.to_numeric(target, errors="coerce")
         target = numeric.to_numpy(dtype=np.int64) if numeric.notna().all() else target.to_numpy(dtype=str)
         feature_names = [str(c) for c in bunch.data.columns]
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cache, data=data, target=target, feature_names=np.array(feature_names, dtype=str))
+        notes = []
+        if nominal:
+            notes.append(f"nominal OpenML columns {nominal} encoded as 1-based category codes")
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(cache, data=data, target=target, feature_names=np.array(feature_names, dtype=str))
+            where = f"downloaded and cached in {cache}"
+        except OSError as exc:  # a read-only data home must not lose the download
+            where = f"downloaded (not cached: {exc})"
         return RawData(
             data, target.astype(object) if target.dtype.kind == "U" else target, feature_names,
-            f"OpenML dataset {data_id}, downloaded and cached in {cache}",
+            f"OpenML dataset {data_id}, {where}", notes=notes,
         )
 
     source.description = f"OpenML dataset {data_id} (sklearn.datasets.fetch_openml)"
