@@ -113,8 +113,10 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         Stop when the validation macro-F1 has not improved for this many
         epochs; ``None`` trains all ``max_epochs``.
 
-    class_weight : {"balanced"} or None, default=None
-        ``"balanced"`` weights the cross-entropy by inverse class frequency.
+    class_weight : {"balanced"}, dict or None, default=None
+        Weights of the classes in the cross-entropy: ``"balanced"`` uses
+        inverse class frequencies, a dict maps labels to weights (missing
+        labels weigh 1).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, weight initialisation and dropout; the
@@ -164,7 +166,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "class_weight": [StrOptions({"balanced"}), None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "random_state": ["random_state"],
         "device": [StrOptions({"cpu", "cuda", "auto"}), str],
         "verbose": ["verbose"],
@@ -242,12 +244,8 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
 
         weight = None
         if self.class_weight is not None:
-            present = np.unique(y_encoded[fit_idx])
-            weight = np.ones(len(self.classes_), dtype=np.float32)
-            weight[present] = compute_class_weight(
-                self.class_weight, classes=present, y=y_encoded[fit_idx]
-            )
-            weight = torch.from_numpy(weight).to(device)
+            weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            weight = torch.as_tensor(weight, dtype=torch.float32, device=device)
 
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -363,7 +361,8 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 def _gnn_baseline(conv, n_layers, random_state):

@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils._available_if import available_if
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 
 class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
@@ -81,11 +81,15 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(
                 "LabelEncodedClassifier needs samples of at least 2 classes; "
-                f"got only class {self.classes_[0]!r}."
+                f"got 1 class ({self.classes_[0]!r})."
             )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         if self.class_weight is not None:
             weights = compute_sample_weight(self.class_weight, y)
             sample_weight = weights if sample_weight is None else weights * sample_weight
+        if sample_weight is not None and not np.any(sample_weight > 0):
+            raise ValueError("Sample weights are all zero (or negative): nothing to fit.")
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
         self.estimator_ = clone(self.estimator).fit(X, encoder.transform(y), **fit_params)
         return self
