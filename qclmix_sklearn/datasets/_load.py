@@ -20,7 +20,9 @@ def list_benchmarks():
 
 def _benchmark(name):
     if name not in BENCHMARKS_BY_NAME:
-        raise ValueError(f"Unknown benchmark {name!r}; valid names are: {', '.join(list_benchmarks())}")
+        raise ValueError(
+            f"Unknown benchmark {name!r}; valid names are: {', '.join(list_benchmarks())}"
+        )
     return BENCHMARKS_BY_NAME[name]
 
 
@@ -50,11 +52,15 @@ def _unavailable_message(benchmark, home, download, looked):
     lines += [f"  - {item}" for item in looked]
     if benchmark.data_home_files:
         files = ", ".join(str(home / f) for f in benchmark.data_home_files)
-        lines.append(f"Put the file(s) there: {files} (data home from data_home=, else $QCLMIX_DATA, "
-                     "else ~/qclmix_data).")
+        lines.append(
+            f"Put the file(s) there: {files} (data home from data_home=, else $QCLMIX_DATA, "
+            "else ~/qclmix_data)."
+        )
     if benchmark.remote is not None and not download:
-        lines.append(f"Or pass download=True to fetch it from {benchmark.remote.description}, "
-                     f"cached in {home}.")
+        lines.append(
+            f"Or pass download=True to fetch it from {benchmark.remote.description}, "
+            f"cached in {home}."
+        )
     elif benchmark.remote is None:
         lines.append("No download source is known for it.")
     return "\n".join(lines)
@@ -144,7 +150,9 @@ def load_benchmark(name, *, data_home=None, download=False):
         target = np.isin(target, benchmark.positive).astype(np.int64)
     data = np.asarray(raw.data, dtype=np.float64)
     if data.ndim != 2 or len(data) != len(target):
-        raise ValueError(f"source {raw.source} gave data of shape {data.shape} for {len(target)} labels")
+        raise ValueError(
+            f"source {raw.source} gave data of shape {data.shape} for {len(target)} labels"
+        )
 
     labels, counts = np.unique(target, return_counts=True)
     has_missing = bool(np.isnan(data).any())
@@ -160,13 +168,18 @@ def load_benchmark(name, *, data_home=None, download=False):
         n_samples=data.shape[0],
         n_features=data.shape[1],
         n_classes=len(labels),
-        class_counts={label.item() if hasattr(label, "item") else label: int(c) for label, c in zip(labels, counts)},
+        class_counts={
+            label.item() if hasattr(label, "item") else label: int(c)
+            for label, c in zip(labels, counts)
+        },
         imbalance_ratio=float(counts.max() / counts.min()),
         has_missing_values=has_missing,
         source=raw.source,
         citation=benchmark.citation,
         origin=benchmark.origin,
-        paper_table1=dict(zip(("n_samples", "n_features", "n_classes", "imbalance_ratio"), benchmark.paper)),
+        paper_table1=dict(
+            zip(("n_samples", "n_features", "n_classes", "imbalance_ratio"), benchmark.paper)
+        ),
         notes=notes,
     )
     bunch.DESCR = _describe(benchmark, bunch)

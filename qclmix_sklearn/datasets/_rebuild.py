@@ -82,7 +82,8 @@ def rebuild_labels(base, splits, universe, reduce=None):
                 reduced.add(tuple(sorted(Counter(reduce(label) for label in combo).elements())))
         if len(reduced) != 1:
             raise ValueError(
-                f"the KEEL splits leave the label of row {key} {'ambiguous' if reduced else 'inconsistent'}"
+                f"the KEEL splits leave the label of row {key} "
+                + ("ambiguous" if reduced else "inconsistent")
             )
         labels[rows] = list(reduced.pop())
     return labels

