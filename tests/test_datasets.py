@@ -421,3 +421,22 @@ def test_checking_availability_creates_nothing(tmp_path, no_network):
     with pytest.raises(BenchmarkUnavailableError):
         load_benchmark("har", data_home=home)
     assert not home.exists()
+
+
+def test_data_home_files_match_their_readme_checksums():
+    import hashlib
+    import os
+    import re
+    from pathlib import Path
+
+    home = Path(os.environ["QCLMIX_DATA"])
+    readme = home / "README.md"
+    if not readme.is_file():
+        pytest.skip(f"no {readme}")
+    rows = re.findall(
+        r"^\| [^|]+ \| `([^`]+)` \| (\d+) \| `([0-9a-f]{64})` \|$", readme.read_text(), re.M
+    )
+    assert rows, "README.md lists no files"
+    for relative, size, sha256 in rows:
+        data = (home / relative).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (int(size), sha256), relative
