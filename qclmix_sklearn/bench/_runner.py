@@ -71,7 +71,7 @@ def _dataset_info(bunch, y):
     classes, counts = np.unique(y, return_counts=True)
     n_classes = len(classes)
     return {
-        "task": getattr(bunch, "task", None) or ("binary" if n_classes == 2 else "multiclass"),
+        "task": "binary" if n_classes == 2 else "multiclass",
         "n_samples": int(len(y)),
         "n_features": int(np.asarray(bunch.data).shape[1]),
         "n_classes": int(n_classes),
