@@ -71,7 +71,7 @@ def build_parser():
     run.add_argument("--db", default=DEFAULT_DB, help="SQLite results store (created when missing)")
     run.add_argument("--data-home", default=None, help="dataset folder (default: the datasets package's default)")
     run.add_argument("--download", action="store_true", help="download datasets that are not available offline")
-    run.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (-1: all cores / all cluster workers)")
+    run.add_argument("--n-jobs", type=int, default=-1, help="parallel jobs (-1: all cores / all cluster workers)")
     run.add_argument(
         "--backend",
         choices=BACKENDS,

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.preprocessing import LabelEncoder
 
 from ._job import Job, library_versions, run_job
@@ -149,7 +149,7 @@ def build_jobs(suite, protocol, datasets, models, *, data_home=None, download=Fa
                     estimator, grid = make_model(model, random_state=seed)
                     used = _set_known_params(estimator, suite.common_params)
                     used.update(_set_known_params(estimator, suite.model_params.get(model, {})))
-                    grid = shrink_grid(grid, suite.max_grid_size)
+                    grid = shrink_grid(grid, suite.model_grid_sizes.get(model, suite.max_grid_size))
                     config = {"model": model, "params": used, "grid": grid, "inner_cv": suite.inner_cv,
                               "protocol": protocol_options}
                     pipeline, pipeline_grid = wrap(estimator, grid)
@@ -235,7 +235,7 @@ def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_h
         if not isinstance(item, Job):
             record(item)
     if backend == "loky":
-        workers = min(len(jobs), os.cpu_count() if n_jobs == -1 else max(1, n_jobs)) or 1
+        workers = max(1, min(len(jobs), effective_n_jobs(n_jobs)))
         # Share the cores between the workers instead of every job starting one thread per core.
         threads = max(1, (os.cpu_count() or 1) // workers)
         for job in jobs:

@@ -1,0 +1,168 @@
+"""The runner on tiny fake suites: statuses, resume, time limit, honesty of the splits, Dask."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils import Bunch
+
+from qclmix_sklearn.bench import ResultStore, Suite, run_suite, splits
+from qclmix_sklearn.bench._job import inner_cv_splits, scores
+
+SEEN_TRAINING_ROWS = []
+
+
+class RowRecorder(ClassifierMixin, BaseEstimator):
+    """Records which rows (first column = row id, before scaling) it is fitted on."""
+
+    def fit(self, X, y):
+        SEEN_TRAINING_ROWS.append(np.asarray(X)[:, -1].copy())
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def load(name, data_home=None, download=False):
+    if name == "missing":
+        raise FileNotFoundError("not available offline")
+    X, y = make_classification(90, 5, n_informative=3, n_classes=3 if name == "three" else 2, random_state=1)
+    X = np.column_stack([X, np.arange(len(X))])  # last column: the row id (for RowRecorder)
+    return Bunch(data=X, target=np.array(["neg", "pos", "mid"])[y])
+
+
+def make(name, random_state=None):
+    return {
+        "qclmix": lambda: (LinearDiscriminantAnalysis(), None),
+        "lr": lambda: (LogisticRegression(), {"C": [0.1, 1.0, 10.0]}),
+        "dummy": lambda: (DummyClassifier(), None),
+        "broken": lambda: (LogisticRegression(C=-1.0), None),
+        "gnn": lambda: (_ for _ in ()).throw(ImportError("install the gnn extra")),
+        "runaway": lambda: (MLPClassifier(max_iter=10**7, tol=0, n_iter_no_change=10**9), None),
+        "recorder": lambda: (RowRecorder(), None),
+    }[name]()
+
+
+def fake_suite(**changes):
+    options = dict(name="fake", description="fake", datasets=["two", "three", "missing"],
+                   models=["qclmix", "lr", "dummy", "broken", "gnn"], load_dataset=load, make_model=make,
+                   n_splits=3, seeds=(0, 1), timeout=0)
+    options.update(changes)
+    return Suite(**options)
+
+
+def test_statuses_resume_and_retry(tmp_path):
+    messages = []
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(fake_suite(), store, progress=False, log=messages.append)
+        assert summary.counts == {"ok": 6, "failed": 2, "skipped": 2}
+        assert "missing" in summary.skipped_datasets and any("missing" in m for m in messages)
+        frame = store.results().set_index(["dataset", "model"])
+        assert frame.loc[("two", "gnn"), "error"] == "ImportError: install the gnn extra"
+        assert "InvalidParameterError" in frame.loc[("two", "broken"), "error"]
+        assert frame.loc[("two", "lr"), "inner_cv_splits"] == 3
+        assert '"model__C"' in frame.loc[("two", "lr"), "best_params"]
+        assert (frame["protocol"] == "paper").all() and (frame["seed"] == 42).all()
+        assert store.datasets().loc["three", "task"] == "multiclass"
+        embeddings = {e["dataset"]: e for e in store.embeddings("qclmix")}
+        # LDA's transform: (n_classes - 1) dimensions; the test part is 20% of 90 rows
+        assert embeddings["two"]["embedding"].shape == (18, 1)
+        assert embeddings["three"]["embedding"].shape == (18, 2)
+        assert set(embeddings["three"]["labels"]) == {0, 1, 2}
+
+        again = run_suite(fake_suite(), store, progress=False, log=messages.append)
+        assert sum(again.counts.values()) == 0 and again.already_stored == 10
+
+        retried = run_suite(fake_suite(), store, progress=False, retry_failed=True, log=messages.append)
+        assert retried.counts == {"failed": 2, "skipped": 2}
+
+
+def test_metrics_are_recorded_with_both_f1_definitions(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        run_suite(fake_suite(models=["lr"], datasets=["three"]), store, progress=False)
+        row = store.results().iloc[0]
+    for column in ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_paper", "fit_time"):
+        assert 0 <= row[column] <= (1 if column != "fit_time" else np.inf)
+    p, r = row["precision_macro"], row["recall_macro"]
+    assert row["f1_paper"] == pytest.approx(2 * p * r / (p + r))
+    assert '"scikit-learn"' in row["versions"]
+
+
+def test_scores_name_both_f1s():
+    result = scores([0, 0, 0, 1], [0, 0, 1, 1])
+    assert result["f1_macro"] == pytest.approx((0.8 + 2 / 3) / 2)
+    p, r = (1 + 0.5) / 2, (2 / 3 + 1) / 2
+    assert result["f1_paper"] == pytest.approx(2 * p * r / (p + r))
+
+
+def test_cv_protocol_never_fits_on_test_rows(tmp_path):
+    SEEN_TRAINING_ROWS.clear()
+    suite = fake_suite(models=["recorder"], datasets=["two"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(suite, store, protocol="cv", progress=False)
+        assert summary.counts == {"ok": 6}
+        frame = store.results()
+    assert sorted(zip(frame["seed"], frame["fold"])) == [(s, f) for s in (0, 1) for f in range(3)]
+    parts = splits("cv", load("two").target, n_splits=3, seeds=(0, 1))
+    assert len(SEEN_TRAINING_ROWS) == len(parts)
+    for (fold, seed, train, test), rows in zip(parts, SEEN_TRAINING_ROWS):
+        assert not set(test) & set(train)
+        # the model saw exactly the training rows, scaled with the training part's mean and std only
+        expected = (train - train.mean()) / train.std()
+        np.testing.assert_allclose(np.sort(rows), np.sort(expected))
+
+
+def test_paper_split_is_stratified_80_20():
+    y = np.array([0] * 80 + [1] * 20)
+    ((fold, seed, train, test),) = splits("paper", y)
+    assert (fold, seed) == (0, 42)
+    assert len(test) == 20 and y[test].sum() == 4
+    np.testing.assert_array_equal(splits("paper", y)[0][3], test)  # reproducible
+    with pytest.raises(ValueError, match="protocol"):
+        splits("nope", y)
+
+
+def test_inner_cv_guard_for_tiny_classes():
+    assert inner_cv_splits(np.array([0] * 10 + [1] * 5)) == 3
+    assert inner_cv_splits(np.array([0] * 10 + [1] * 2)) == 2
+    assert inner_cv_splits(np.array([0] * 10 + [1])) == 2
+
+
+def test_runaway_job_is_stopped_by_the_time_limit(tmp_path):
+    suite = fake_suite(models=["runaway", "dummy"], datasets=["two"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(suite, store, timeout=3, n_jobs=1, progress=False)
+        frame = store.results().set_index("model")
+    assert summary.counts == {"timeout": 1, "ok": 1}
+    assert "time limit of 3 s" in frame.loc["runaway", "error"]
+
+
+def test_unknown_names_and_missing_backends(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(ValueError, match="unknown model"):
+            run_suite(fake_suite(), store, models=["nope"])
+        with pytest.raises(ValueError, match="protocol"):
+            run_suite(fake_suite(), store, protocol="nope")
+        with pytest.raises(ValueError, match="--scheduler"):
+            run_suite(fake_suite(datasets=["two"]), store, backend="dask", progress=False)
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            with pytest.raises(ImportError, match="ray extra|qclmix-sklearn\\[ray\\]"):
+                run_suite(fake_suite(datasets=["two"]), store, backend="ray", progress=False)
+
+
+def test_dask_backend_on_a_local_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        with ResultStore(tmp_path / "r.sqlite") as store:
+            summary = run_suite(fake_suite(models=["lr", "dummy"]), store, backend="dask",
+                                scheduler=cluster.scheduler_address, n_jobs=2, progress=False)
+            assert summary.counts == {"ok": 4}
+            assert set(store.results()["status"]) == {"ok"}
