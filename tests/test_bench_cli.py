@@ -1,0 +1,115 @@
+"""The qclmix-bench command: help, listing, errors, and a real kill -9 in the middle of a run."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from qclmix_sklearn.bench.__main__ import main
+
+SUITE_FILE = textwrap.dedent(
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.utils import Bunch
+
+    from qclmix_sklearn.bench import Suite
+
+    def load(name, data_home=None, download=False):
+        X, y = make_classification(150, 6, n_informative=4, n_classes=3, random_state=int(name[1:]))
+        return Bunch(data=X, target=y)
+
+    def make(name, random_state=None):
+        if name == "qclmix":
+            return LinearDiscriminantAnalysis(), None
+        depth = int(name[-1])
+        return RandomForestClassifier(30, max_depth=depth, random_state=random_state), {"n_estimators": [20, 30]}
+
+    SUITE = Suite(name="kill-test", description="tiny", datasets=[f"d{i}" for i in range(6)],
+                  models=["qclmix", "rf1", "rf2", "rf3", "rf4"], load_dataset=load, make_model=make,
+                  timeout=0)
+    """
+)
+
+
+def _rows(db):
+    if not os.path.exists(db):
+        return []
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return sorted(con.execute("SELECT * FROM results").fetchall())
+    except sqlite3.OperationalError:  # table not created yet
+        return []
+
+
+def test_help_explains_every_command(capsys):
+    for argv in (["--help"], ["run", "--help"], ["report", "--help"], ["list", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--suite", "--protocol", "--db", "--backend", "--scheduler", "--timeout", "--n-jobs",
+                   "--retry-failed", "--posthoc", "--out", "datasets"):
+        assert option in text
+    assert "--suite-file" not in text  # test hook, hidden
+
+
+def test_list_models_and_suites(capsys):
+    assert main(["list", "models"]) == 0
+    assert main(["list", "suites"]) == 0
+    text = capsys.readouterr().out
+    assert "qclmix_no_mixup" in text and "smote_svm" in text and "jknet" in text
+    assert "quick:" in text and "paper:" in text and "ablation:" in text
+
+
+def test_clear_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "run `qclmix-bench run` first" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--suite", "quick", "--models", "nope", "--db", str(tmp_path / "r.sqlite")])
+    assert "unknown model" in capsys.readouterr().err
+
+
+def test_killed_run_resumes_without_losing_results(tmp_path):
+    suite_file = tmp_path / "suite.py"
+    suite_file.write_text(SUITE_FILE)
+    db = str(tmp_path / "results.sqlite")
+    command = [sys.executable, "-m", "qclmix_sklearn.bench", "run", "--suite-file", str(suite_file), "--db", db,
+               "--n-jobs", "1", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_rows(db)) < 4:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run stored nothing"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    before = _rows(db)
+    assert 4 <= len(before) < 30, "kill the run midway"
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(before)} already stored" in resumed.stdout
+    after = _rows(db)
+    assert len(after) == 30
+    assert set(before) <= set(after)  # earlier results intact, byte for byte
+    assert {row[7] for row in after} == {"ok"}
+
+    out = tmp_path / "report"
+    assert main(["report", "--db", db, "--out", str(out), "--posthoc", "holm"]) == 0
+    report = (out / "report.md").read_text()
+    assert "Holm" in report and "Iman–Davenport" in report and "| d0 |" in report
+    for figure in ("cd_diagram", "fig2_improvement", "fig3_boxplots", "fig4_tsne"):
+        assert (out / f"paper_{figure}.png").stat().st_size > 0
