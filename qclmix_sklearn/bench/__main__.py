@@ -187,7 +187,7 @@ def main(argv=None):
         if args.command == "report":
             return _report(args)
         return _list(args)
-    except (ValueError, ImportError, FileNotFoundError) as exc:
+    except (ValueError, ImportError, OSError) as exc:  # OSError: unreachable scheduler, unwritable path
         parser.exit(2, f"qclmix-bench: error: {exc}\n")
 
 

@@ -10,6 +10,7 @@ import platform
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -118,9 +119,22 @@ def _limit_threads(n_threads):
 
 
 def execute(job):
-    """Run ``job`` in this process and return its result dict (status ``ok`` or ``failed``)."""
+    """Run ``job`` in this process and return its result dict (status ``ok``, ``failed`` or ``skipped``).
+
+    Warnings are recorded with the result (the first few distinct ones) instead of flooding the console.
+    """
     result = job.base_result()
     result["versions"] = library_versions()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _execute(job, result)
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}"[:300] for w in caught))
+    if messages:
+        result["warnings"] = messages[:5] + ([f"... and {len(messages) - 5} more"] if len(messages) > 5 else [])
+    return result
+
+
+def _execute(job, result):
     try:
         _limit_threads(job.n_threads)
         X_train, y_train = job.X[job.train], job.y[job.train]
@@ -157,12 +171,13 @@ def execute(job):
         result.update(status="skipped", error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a failing model must not stop the run
         result.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-    return result
 
 
 def _child(job, connection):
     try:
         connection.send(execute(job))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: not a failure of the job
+        connection.send({"interrupted": True})
     finally:
         connection.close()
 
@@ -193,9 +208,13 @@ def run_job(job, timeout=None):
     try:
         if receiver.poll(timeout):
             try:
-                return receiver.recv()
+                result = receiver.recv()
             except EOFError:
                 pass
+            else:
+                if result.get("interrupted"):
+                    raise KeyboardInterrupt
+                return result
             process.join(5)
             result = job.base_result()
             result.update(

@@ -86,8 +86,14 @@ def _per_dataset_section(ok, dataset, info):
     return lines
 
 
-def _summary_section(table, tasks):
+def _summary_section(table, std, tasks):
     rows, improvement = [], {}
+
+    def cell(dataset, model):
+        value = _fmt(table.loc[dataset, model]) if model in table.columns else "—"
+        spread = std.loc[dataset, model] if model in std.columns else np.nan
+        return value + (f" ± {_fmt(spread)}" if np.isfinite(spread) else "")
+
     baselines = [m for m in table.columns if _is_baseline(m)]
     for dataset in table.index:
         ours = table.loc[dataset].get(CONTROL, np.nan)
@@ -100,7 +106,8 @@ def _summary_section(table, tasks):
             improvement[dataset] = delta
         paper = PAPER_REPORTED_F1.get(dataset)
         rows.append([dataset, tasks.get(dataset, "?"), _fmt(paper, 2) if paper is not None else "—",
-                     _fmt(ours), best_name, _fmt(best), ("+" if delta > 0 else "") + _fmt(delta)])
+                     cell(dataset, CONTROL), best_name, cell(dataset, best_name) if best_name != "—" else "—",
+                     ("+" if delta > 0 else "") + _fmt(delta)])
     header = ["dataset", "task", "paper's QCL-MixNet maF1 (test-selected)", "our qclmix maF1",
               "best baseline", "its maF1", "Δ (ours − best)"]
     return _markdown_table(header, rows), pd.Series(improvement, dtype=float)
@@ -235,13 +242,17 @@ def _build(store, out, protocols, posthoc, alpha, tsne_datasets, tsne):
             continue
         table = score_table(done, "f1_macro")
         lines += ["", "### QCLMix against the best baseline (macro-F1)", ""]
-        summary, improvement = _summary_section(table, tasks)
+        std = done.pivot_table(index="dataset", columns="model", values="f1_macro", aggfunc="std")
+        std = std.reindex(index=table.index, columns=table.columns)
+        summary, improvement = _summary_section(table, std, tasks)
         lines.append(summary)
         if not improvement.empty:
             name = f"{prefix}fig2_improvement.png"
             _figures.improvement_figure(improvement, tasks, out / name)
             figures.append(name)
             lines += ["", f"![improvement over the best baseline]({name})"]
+        lines += _settings_section(done)
+        lines += _matrix_section(table, tasks)
         lines += ["", "### Ranks and statistical tests (QCLMix and the baselines)", ""]
         lines += _tests_section(done, protocol, out, prefix, posthoc, alpha, figures)
         main = table[[m for m in table.columns if _is_baseline(m) or m == CONTROL]]
@@ -277,6 +288,44 @@ def _build(store, out, protocols, posthoc, alpha, tsne_datasets, tsne):
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _settings_section(done):
+    """What each model ran with: changed parameters (e.g. fewer epochs) and the size of its grid."""
+    rows = {}
+    for suite, model, params in done[["suite", "model", "params"]].drop_duplicates().itertuples(index=False):
+        config = json.loads(params) if params else {}
+        grid = config.get("grid") or {}
+        size = int(np.prod([len(v) for v in grid.values()])) if grid else 0
+        changed = ", ".join(f"{k}={v}" for k, v in sorted((config.get("params") or {}).items())) or "defaults"
+        options = ", ".join(f"{k}={v}" for k, v in sorted((config.get("protocol") or {}).items()))
+        rows[(suite, model)] = [suite, model, changed, size or "not tuned", options]
+    lines = ["", "### Settings", ""]
+    lines.append(_markdown_table(["suite", "model", "changed parameters", "grid points", "protocol options"],
+                                 [rows[k] for k in sorted(rows)]))
+    return lines
+
+
+def _matrix_section(table, tasks):
+    """Paper-style tables: macro-F1 of every model (rows) on every dataset (columns), per task."""
+    lines = []
+    for task, title in (("binary", "binary datasets"), ("multiclass", "multi-class datasets")):
+        names = [d for d in table.index if tasks.get(d, "multiclass") == task]
+        if not names:
+            continue
+        part = table.loc[names]
+        order = part.mean().sort_values(ascending=False).index
+        lines += ["", f"### macro-F1 on the {title} (mean over runs; best per dataset in bold)", ""]
+        rows = []
+        for model in order:
+            cells = []
+            for dataset in names:
+                value = part.loc[dataset, model]
+                text = _fmt(value)
+                cells.append(f"**{text}**" if np.isfinite(value) and value == part.loc[dataset].max() else text)
+            rows.append([f"**{model}**" if model == CONTROL else model, *cells, _fmt(part[model].mean())])
+        lines.append(_markdown_table(["model", *names, "mean"], rows))
+    return lines
 
 
 def _tsne_section(store, protocol, tasks, wanted, out, prefix, figures):

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS results (
     best_params TEXT,
     inner_cv_splits INTEGER,
     versions TEXT,
+    warnings TEXT,
     finished_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (dataset, model, protocol, fold, seed, param_hash)
 );
@@ -91,6 +92,7 @@ _RESULT_COLUMNS = (
     "best_params",
     "inner_cv_splits",
     "versions",
+    "warnings",
 )
 
 
