@@ -2,7 +2,8 @@
 
 from numbers import Integral, Real
 
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._mixup import KNNMixup
@@ -13,7 +14,7 @@ from .nn import QCLMixNet
 _EMBEDDING_DIM = 8
 
 
-class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TorchClassifierBase):
+class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchClassifierBase):
     """QCL-MixNet: quantum-inspired layers, kNN mixup and a hybrid metric loss.
 
     A neural classifier for class-imbalanced tabular data (arXiv 2506.13987),
@@ -206,3 +207,9 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TorchClassifierBase):
         embedding : ndarray of shape (n_samples, 8)
         """
         return self._module_outputs(X)[1].numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform() gives the float32 embedding whatever the input dtype.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        return tags

@@ -36,6 +36,17 @@ def resolve_device(device):
     return device
 
 
+def as_float32(X):
+    """Cast validated, finite X to float32, refusing values that overflow it."""
+    with np.errstate(over="ignore"):
+        X32 = X.astype(np.float32, copy=False)
+    if X32 is not X and not np.isfinite(X32).all():
+        raise ValueError(
+            "X has values too large for float32 (|x| > 3.4e38); rescale the features."
+        )
+    return X32
+
+
 class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """Base of the torch classifiers: validation, training loop, prediction.
 
@@ -139,7 +150,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_min_samples=2)
-        X = X.astype(np.float32, copy=False)
+        X = as_float32(X)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
@@ -234,7 +245,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        X = torch.from_numpy(X.astype(np.float32, copy=False))
+        X = torch.from_numpy(as_float32(X))
         module = self.net_.module_
         module.eval()
         device = next(module.parameters()).device
@@ -277,13 +288,14 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+        labels = self._logits(X).argmax(dim=1).numpy()
+        return self.classes_[labels]
 
     # -- persistence -----------------------------------------------------------
     def __getstate__(self):
         # Keep the fitted network as plain numpy weights so that pickle files
         # and skops' safe format need no torch or skorch objects.
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
         net = state.pop("net_", None)
         if net is not None:
             state["_module_weights"] = {

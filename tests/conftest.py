@@ -5,3 +5,9 @@ from pathlib import Path
 os.environ.setdefault(
     "QCLMIX_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "datasets")
 )
+
+import torch  # noqa: E402
+
+# The test networks are tiny: one intra-op thread avoids oversubscription when
+# several test processes share the two cores of a CI machine.
+torch.set_num_threads(1)

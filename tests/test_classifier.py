@@ -1,0 +1,186 @@
+"""QCLMixClassifier inside the tools users already have, and what it learns."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import make_pipeline as make_imb_pipeline
+from sklearn.base import clone, is_classifier
+from sklearn.datasets import load_digits, make_classification
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from qclmix_sklearn import QCLMixClassifier
+
+FAST = dict(max_epochs=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=240, n_features=8, n_informative=5, weights=[0.8, 0.2], random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return QCLMixClassifier(**FAST).fit(*data)
+
+
+def test_is_a_classifier_for_sklearn():
+    assert is_classifier(QCLMixClassifier())
+
+
+def test_fitted_attributes_and_outputs(fitted, data):
+    X, y = data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert set(fitted.predict(X)) <= set(fitted.classes_)
+    assert fitted.transform(X).shape == (len(X), 8)
+    assert fitted.n_features_in_ == 8
+    assert fitted.n_iter_ == 3 and 1 <= fitted.best_epoch_ <= 3
+    assert list(fitted.get_feature_names_out()) == [f"qclmixclassifier{i}" for i in range(8)]
+
+
+def test_pipeline_and_grid_search_over_two_parameters(data):
+    pipe = make_pipeline(StandardScaler(), QCLMixClassifier(**FAST))
+    grid = {"qclmixclassifier__mixup": [True, False], "qclmixclassifier__loss_alpha": [0.5, 1.0]}
+    search = GridSearchCV(pipe, grid, cv=2, scoring="f1_macro").fit(*data)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.predict(data[0]).shape == (len(data[0]),)
+
+
+def test_cross_val_score_with_macro_f1(data):
+    scores = cross_val_score(QCLMixClassifier(**FAST), *data, cv=3, scoring="f1_macro")
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_imbalanced_learn_pipeline_after_smote(data):
+    pipe = make_imb_pipeline(StandardScaler(), SMOTE(random_state=0), QCLMixClassifier(**FAST))
+    assert pipe.fit(*data).predict(data[0]).shape == (len(data[0]),)
+
+
+def test_clone_of_a_fitted_model_is_unfitted_with_the_same_parameters(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "net_")
+
+
+@pytest.mark.parametrize("dumps, loads", [(pickle.dumps, pickle.loads)])
+def test_pickle_round_trip_gives_identical_predictions(fitted, data, dumps, loads):
+    restored = loads(dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(data[0]), fitted.predict_proba(data[0]))
+    assert hasattr(fitted, "net_")  # pickling must not strip the original
+
+
+def test_joblib_round_trip_gives_identical_predictions(fitted, data, tmp_path):
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.transform(data[0]), fitted.transform(data[0]))
+
+
+def test_skops_round_trip_loads_only_trusted_types(fitted, data, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    path = tmp_path / "model.skops"
+    sio.dump(fitted, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted == ["qclmix_sklearn._classifier.QCLMixClassifier"]
+    restored = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(restored.predict_proba(data[0]), fitted.predict_proba(data[0]))
+
+
+def test_random_state_gives_bit_identical_fits_and_spares_global_rngs(data):
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    first = QCLMixClassifier(**FAST).fit(*data).predict_proba(data[0])
+    second = QCLMixClassifier(**FAST).fit(*data).predict_proba(data[0])
+    np.testing.assert_array_equal(first, second)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    other = QCLMixClassifier(max_epochs=3, random_state=1).fit(*data).predict_proba(data[0])
+    assert not np.array_equal(first, other)
+
+
+def test_string_labels_and_dataframes_with_column_names(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)])
+    labels = np.where(y == 1, "fraud", "normal")
+    model = QCLMixClassifier(**FAST).fit(frame, labels)
+    assert list(model.classes_) == ["fraud", "normal"]
+    assert list(model.feature_names_in_) == list(frame.columns)
+    assert set(model.predict(frame)) <= {"fraud", "normal"}
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame.rename(columns={"f0": "other"}))
+
+
+def test_verbose_prints_the_epoch_log(data, capsys):
+    QCLMixClassifier(max_epochs=2, verbose=1, random_state=0).fit(*data)
+    out = capsys.readouterr().out
+    assert "valid_f1" in out and "train_loss" in out
+
+
+def test_early_stopping_and_last_epoch_options(data):
+    stopped = QCLMixClassifier(max_epochs=60, n_iter_no_change=2, random_state=0).fit(*data)
+    assert stopped.n_iter_ < 60
+    last = QCLMixClassifier(max_epochs=3, validation_fraction=None, random_state=0).fit(*data)
+    assert last.best_epoch_ == 3 and "valid_f1" not in last.net_.history[-1]
+
+
+def test_validation_data_is_carved_from_the_training_data(data):
+    model = QCLMixClassifier(max_epochs=1, random_state=0).fit(*data)
+    n_valid = sum(model.net_.history[-1, "batches", :, "valid_batch_size"])
+    n_train = sum(model.net_.history[-1, "batches", :, "train_batch_size"])
+    assert n_valid == 48 and n_train == 192
+
+
+def test_learnable_centroids_are_optimised_with_the_network(fitted):
+    centroids = fitted.net_.criterion_.focal_variance.centroids
+    optimised = [p for group in fitted.net_.optimizer_.param_groups for p in group["params"]]
+    assert any(p is centroids for p in optimised)
+
+
+@pytest.mark.parametrize(
+    "switch", ["use_entanglement", "use_attention", "mixup"]
+)
+def test_ablation_switches_change_the_trained_model(data, switch):
+    full = QCLMixClassifier(**FAST).fit(*data)
+    ablated = clone(full).set_params(**{switch: False}).fit(*data)
+    assert not np.array_equal(full.predict_proba(data[0]), ablated.predict_proba(data[0]))
+
+
+def test_cuda_device_without_a_gpu_is_a_clear_error(data):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        QCLMixClassifier(device="cuda", **FAST).fit(*data)
+    assert QCLMixClassifier(device="auto", **FAST).fit(*data).net_.device == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_fit_and_predict(data):
+    model = QCLMixClassifier(device="cuda", **FAST).fit(*data)
+    assert model.predict_proba(data[0]).shape == (len(data[0]), 2)
+
+
+def test_learns_an_imbalanced_one_vs_rest_digits_task():
+    """Digit 8 vs rest (IR ~9, like the paper's optical_digits)."""
+    X, y = load_digits(return_X_y=True)
+    y = (y == 8).astype(int)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    model = make_pipeline(StandardScaler(), QCLMixClassifier(max_epochs=30, random_state=0))
+    model.fit(X_train, y_train)
+    majority = DummyClassifier().fit(X_train, y_train).predict(X_test)
+    baseline = f1_score(y_test, majority, average="macro")
+    score = f1_score(y_test, model.predict(X_test), average="macro")
+    assert baseline < 0.5
+    assert score > 0.85
