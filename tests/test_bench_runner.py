@@ -32,6 +32,8 @@ def load(name, data_home=None, download=False):
     if name == "missing":
         raise FileNotFoundError("not available offline")
     X, y = make_classification(90, 5, n_informative=3, n_classes=3 if name == "three" else 2, random_state=1)
+    if name == "singleton":
+        y[0] = 2  # a class with one sample cannot be stratified
     X = np.column_stack([X, np.arange(len(X))])  # last column: the row id (for RowRecorder)
     return Bunch(data=X, target=np.array(["neg", "pos", "mid"])[y])
 
@@ -41,6 +43,7 @@ def make(name, random_state=None):
         "qclmix": lambda: (LinearDiscriminantAnalysis(), None),
         "lr": lambda: (LogisticRegression(), {"C": [0.1, 1.0, 10.0]}),
         "dummy": lambda: (DummyClassifier(), None),
+        "warns": lambda: (LogisticRegression(max_iter=1), None),
         "broken": lambda: (LogisticRegression(C=-1.0), None),
         "gnn": lambda: (_ for _ in ()).throw(ImportError("install the gnn extra")),
         "runaway": lambda: (MLPClassifier(max_iter=10**7, tol=0, n_iter_no_change=10**9), None),
@@ -82,6 +85,14 @@ def test_statuses_resume_and_retry(tmp_path):
         assert retried.counts == {"failed": 2, "skipped": 2}
 
 
+def test_dataset_that_cannot_be_split_is_skipped(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(fake_suite(datasets=["singleton", "two"], models=["dummy"]), store, progress=False,
+                            log=lambda message: None)
+        assert "cannot split" in summary.skipped_datasets["singleton"]
+        assert summary.counts == {"ok": 1}
+
+
 def test_metrics_are_recorded_with_both_f1_definitions(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
         run_suite(fake_suite(models=["lr"], datasets=["three"]), store, progress=False)
@@ -91,6 +102,13 @@ def test_metrics_are_recorded_with_both_f1_definitions(tmp_path):
     p, r = row["precision_macro"], row["recall_macro"]
     assert row["f1_paper"] == pytest.approx(2 * p * r / (p + r))
     assert '"scikit-learn"' in row["versions"]
+
+
+def test_warnings_are_stored_with_the_result(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        run_suite(fake_suite(models=["warns"], datasets=["three"]), store, progress=False)
+        row = store.results().iloc[0]
+    assert row["status"] == "ok" and "ConvergenceWarning" in row["warnings"]
 
 
 def test_scores_name_both_f1s():

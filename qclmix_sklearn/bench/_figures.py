@@ -103,32 +103,6 @@ def cd_figure(average_ranks, cd, path, title="Critical difference diagram"):
     names, values = list(ranks.index), ranks.to_numpy(dtype=float)
     k = len(names)
     half = (k + 1) // 2
-    top = 1.0
-    height = top + 0.35 + 0.3 * half
-    figure = Figure(figsize=(8, height))
-    axis = figure.add_axes([0.03, 0.0, 0.94, 1.0])
-    axis.set_xlim(0.5 - 1.8, k + 0.5 + 1.8)
-    axis.set_ylim(height, 0)
-    axis.axis("off")
-    axis.text((k + 1) / 2, 0.1, title, ha="center", va="top", fontsize="medium")
-    axis.hlines(top, 1, k, color="black", linewidth=1)
-    for r in range(1, k + 1):
-        axis.vlines(r, top - 0.08, top, color="black", linewidth=1)
-        axis.text(r, top - 0.12, str(r), ha="center", va="bottom", fontsize="small")
-    # CD bar above the axis
-    axis.hlines(0.6, 1, 1 + cd, color="black", linewidth=1.5)
-    axis.text(1 + cd / 2, 0.55, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize="small")
-    for i, (name, value) in enumerate(zip(names, values)):
-        if i < half:  # best half: labels on the left
-            y = top + 0.35 + 0.3 * i
-            axis.vlines(value, top, y, color="black", linewidth=0.8)
-            axis.hlines(y, 0.5 - 0.2, value, color="black", linewidth=0.8)
-            axis.text(0.5 - 0.25, y, f"{name} ({value:.2f})", ha="right", va="center", fontsize="small")
-        else:
-            y = top + 0.35 + 0.3 * (k - 1 - i)
-            axis.vlines(value, top, y, color="black", linewidth=0.8)
-            axis.hlines(y, value, k + 0.5 + 0.2, color="black", linewidth=0.8)
-            axis.text(k + 0.5 + 0.25, y, f"({value:.2f}) {name}", ha="left", va="center", fontsize="small")
     # cliques: maximal runs of models whose rank span is below the CD
     cliques = []
     for i in range(k):
@@ -137,7 +111,42 @@ def cd_figure(average_ranks, cd, path, title="Critical difference diagram"):
             j += 1
         if j > i and not any(a <= i and j <= b for a, b in cliques):
             cliques.append((i, j))
+    # Both axes in inches, so that long model names and many models always fit.
+    axis_length = max(4.0, 0.45 * (k - 1))
+    label_width = 0.4 + 0.075 * max(len(n) + 7 for n in names)
+    width = axis_length + 2 * label_width
+    top = 1.0
+    first_label = top + 0.3 + 0.1 * len(cliques)
+    height = first_label + 0.28 * half + 0.1
+
+    def x(rank):
+        return label_width + (rank - 1) * axis_length / max(k - 1, 1)
+
+    figure = Figure(figsize=(width, height))
+    axis = figure.add_axes([0.0, 0.0, 1.0, 1.0])
+    axis.set_xlim(0, width)
+    axis.set_ylim(height, 0)
+    axis.axis("off")
+    axis.text(width / 2, 0.1, title, ha="center", va="top", fontsize="medium")
+    axis.hlines(top, x(1), x(k), color="black", linewidth=1)
+    for r in range(1, k + 1):
+        axis.vlines(x(r), top - 0.08, top, color="black", linewidth=1)
+        axis.text(x(r), top - 0.12, str(r), ha="center", va="bottom", fontsize="small")
+    axis.hlines(0.6, x(1), x(1 + cd), color="black", linewidth=1.5)
+    axis.text(x(1 + cd / 2), 0.55, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize="small")
+    for i, (name, value) in enumerate(zip(names, values)):
+        if i < half:  # best half: labels on the left
+            y = first_label + 0.28 * i
+            axis.vlines(x(value), top, y, color="black", linewidth=0.8)
+            axis.hlines(y, label_width - 0.1, x(value), color="black", linewidth=0.8)
+            axis.text(label_width - 0.15, y, f"{name} ({value:.2f})", ha="right", va="center", fontsize="small")
+        else:
+            y = first_label + 0.28 * (k - 1 - i)
+            axis.vlines(x(value), top, y, color="black", linewidth=0.8)
+            axis.hlines(y, x(value), width - label_width + 0.1, color="black", linewidth=0.8)
+            axis.text(width - label_width + 0.15, y, f"({value:.2f}) {name}", ha="left", va="center",
+                      fontsize="small")
     for level, (i, j) in enumerate(cliques):
-        y = top + 0.15 + 0.08 * (level % 3)
-        axis.hlines(y, values[i] - 0.03, values[j] + 0.03, color="tab:red", linewidth=3)
+        y = top + 0.15 + 0.1 * level
+        axis.hlines(y, x(values[i]) - 0.03, x(values[j]) + 0.03, color="tab:red", linewidth=3)
     figure.savefig(path, dpi=120)

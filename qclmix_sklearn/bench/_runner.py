@@ -133,14 +133,15 @@ def build_jobs(suite, protocol, datasets, models, *, data_home=None, download=Fa
         y = encoder.fit_transform(np.asarray(bunch.target))
         if store is not None:
             store.add_dataset(dataset, classes=encoder.classes_, **_dataset_info(bunch, y))
-        parts = splits(
-            protocol,
-            y,
-            test_size=suite.test_size,
-            paper_seed=suite.paper_seed,
-            n_splits=suite.n_splits,
-            seeds=suite.seeds,
-        )
+        try:
+            parts = splits(protocol, y, test_size=suite.test_size, paper_seed=suite.paper_seed,
+                           n_splits=suite.n_splits, seeds=suite.seeds)
+        except ValueError as exc:  # e.g. a class with a single sample cannot be stratified
+            message = f"cannot split it with the {protocol} protocol: {exc}"
+            log(f"skipping dataset {dataset}: {message}")
+            if summary is not None:
+                summary.skipped_datasets[dataset] = message
+            continue
         for model in models:
             for fold, seed, train, test in parts:
                 base = {"dataset": dataset, "model": model, "protocol": protocol, "fold": fold,
