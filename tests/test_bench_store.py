@@ -56,3 +56,17 @@ def test_embeddings_and_datasets(tmp_path):
         np.testing.assert_array_equal(record["embedding"], embedding)
         assert record["labels"].tolist() == ["a", "b", "a", "b"]
         assert store.datasets().loc["d", "task"] == "binary"
+
+
+def test_older_store_gets_new_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE results (dataset TEXT, model TEXT, protocol TEXT, fold INTEGER, seed INTEGER, "
+                    "param_hash TEXT, status TEXT, PRIMARY KEY (dataset, model, protocol, fold, seed, param_hash))")
+        con.execute("INSERT INTO results VALUES ('d', 'm', 'paper', 0, 42, 'h', 'ok')")
+    with ResultStore(path) as store:
+        store.add(_result(model="new", warnings=["UserWarning: x"]))
+        frame = store.results().set_index("model")
+    assert frame.loc["new", "warnings"] == '["UserWarning: x"]' and frame.loc["m", "status"] == "ok"

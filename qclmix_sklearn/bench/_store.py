@@ -124,6 +124,11 @@ class ResultStore:
         self._con = sqlite3.connect(str(self.path), timeout=60)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.executescript(_SCHEMA)
+        # A store written by an older version lacks the newer columns: add them (as NULL).
+        present = {row[1] for row in self._con.execute("PRAGMA table_info(results)")}
+        for column in _RESULT_COLUMNS:
+            if column not in present:
+                self._con.execute(f"ALTER TABLE results ADD COLUMN {column}")
         self._con.commit()
 
     def close(self):
