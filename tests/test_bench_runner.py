@@ -184,3 +184,22 @@ def test_dask_backend_on_a_local_cluster(tmp_path):
                                 scheduler=cluster.scheduler_address, n_jobs=2, progress=False)
             assert summary.counts == {"ok": 4}
             assert set(store.results()["status"]) == {"ok"}
+
+
+def test_time_limit_in_a_fresh_interpreter(tmp_path):
+    """The path used by daemonic workers (e.g. Dask nanny workers) that cannot fork children."""
+    from qclmix_sklearn.bench._job import Job, run_job_in_interpreter
+    from qclmix_sklearn.bench._models import wrap
+
+    bunch = load("two")
+    y = (bunch.target == "pos").astype(int)
+    ((fold, seed, train, test),) = splits("paper", y)
+
+    def job(estimator):
+        return Job(dataset="two", model="m", protocol="paper", fold=fold, seed=seed, param_hash="h",
+                   suite="fake", estimator=wrap(estimator)[0], X=bunch.data, y=y, train=train, test=test)
+
+    ok = run_job_in_interpreter(job(LogisticRegression()), timeout=120)
+    assert ok["status"] == "ok" and 0 <= ok["f1_macro"] <= 1
+    stopped = run_job_in_interpreter(job(make("runaway")[0]), timeout=3)
+    assert stopped["status"] == "timeout"

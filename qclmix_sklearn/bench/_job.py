@@ -6,8 +6,12 @@ worker that is terminated when the limit passes, so a runaway model cannot stall
 """
 
 import multiprocessing
+import os
+import pickle
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -173,6 +177,35 @@ def _execute(job, result):
         result.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 
 
+def _timeout_result(job, timeout, elapsed):
+    result = job.base_result()
+    result.update(status="timeout", error=f"stopped after the per-job time limit of {timeout:g} s",
+                  fit_time=elapsed, versions=library_versions())
+    return result
+
+
+def run_job_in_interpreter(job, timeout):
+    """Run ``job`` in a new Python interpreter (``python -m qclmix_sklearn.bench._pickled_job IN OUT``)."""
+    with tempfile.TemporaryDirectory(prefix="qclmix-job-") as folder:
+        source, target = os.path.join(folder, "job.pkl"), os.path.join(folder, "result.pkl")
+        with open(source, "wb") as file:
+            pickle.dump(job, file)
+        start = time.perf_counter()
+        try:
+            completed = subprocess.run([sys.executable, "-m", f"{__package__}._pickled_job", source, target], timeout=timeout,
+                                       capture_output=True, text=True)
+        except subprocess.TimeoutExpired:  # subprocess.run kills the child before raising this
+            return _timeout_result(job, timeout, time.perf_counter() - start)
+        if completed.returncode == 0 and os.path.exists(target):
+            with open(target, "rb") as file:
+                return pickle.load(file)
+        result = job.base_result()
+        result.update(status="failed", versions=library_versions(),
+                      error=f"the job's interpreter exited with code {completed.returncode}: "
+                      f"{completed.stderr.strip()[-2000:]}")
+        return result
+
+
 def _child(job, connection):
     try:
         connection.send(execute(job))
@@ -199,6 +232,10 @@ def run_job(job, timeout=None):
     """
     if not timeout:
         return execute(job)
+    if multiprocessing.current_process().daemon:
+        # e.g. a Dask worker started by a nanny: daemonic processes may not have multiprocessing
+        # children, but they may start a fresh interpreter.
+        return run_job_in_interpreter(job, timeout)
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(job, sender), daemon=False)
@@ -223,16 +260,10 @@ def run_job(job, timeout=None):
                 versions=library_versions(),
             )
             return result
-        result = job.base_result()
-        result.update(
-            status="timeout",
-            error=f"stopped after the per-job time limit of {timeout:g} s",
-            fit_time=time.perf_counter() - start,
-            versions=library_versions(),
-        )
-        return result
+        return _timeout_result(job, timeout, time.perf_counter() - start)
     finally:
         receiver.close()
         if process.is_alive():
             process.kill()
         process.join()
+

@@ -239,8 +239,10 @@ def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_h
         workers = max(1, min(len(jobs), effective_n_jobs(n_jobs)))
         # Share the cores between the workers instead of every job starting one thread per core.
         threads = max(1, (os.cpu_count() or 1) // workers)
-        for job in jobs:
-            job.n_threads = threads
+    else:  # cluster workers usually run one job per core: one thread each
+        threads = 1
+    for job in jobs:
+        job.n_threads = threads
     from tqdm.auto import tqdm
 
     bar = tqdm(total=summary.total, initial=summary.total - len(jobs), unit="job", disable=not progress,
