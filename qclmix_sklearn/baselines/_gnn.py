@@ -368,7 +368,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
 def _gnn_baseline(conv, n_layers, random_state):
     _torch_geometric_models()  # the gnn extra is missing: say so now
     estimator = GNNClassifier(conv, n_layers=n_layers, random_state=random_state)
-    grid = {"lr": [1e-2, 3e-3], "class_weight": [None, "balanced"]}
+    grid = {"dropout": [0.0, 0.5], "class_weight": [None, "balanced"]}
     return estimator, grid
 
 
