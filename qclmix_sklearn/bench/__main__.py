@@ -106,6 +106,8 @@ def build_parser():
     report.add_argument("--db", default=DEFAULT_DB, help="SQLite results store")
     report.add_argument("--out", default="qclmix-report", help="output folder")
     report.add_argument("--protocol", type=_csv, default=None, help="protocols to report (default: all stored)")
+    report.add_argument("--suite", type=_csv, default=None,
+                        help="only results stored by these suites, comma-separated (default: all)")
     report.add_argument("--posthoc", choices=("nemenyi", "holm"), default="nemenyi",
                         help="post-hoc test of QCLMix against the others (the CD diagram is always Nemenyi)")
     report.add_argument("--alpha", type=float, default=0.05, help="significance level")
@@ -151,7 +153,8 @@ def _run(args, parser):
 def _report(args):
     from ._report import build_report
 
-    path = build_report(args.db, args.out, protocols=args.protocol, posthoc=args.posthoc, alpha=args.alpha,
+    path = build_report(args.db, args.out, protocols=args.protocol, suites=args.suite, posthoc=args.posthoc,
+                        alpha=args.alpha,
                         tsne_datasets=args.tsne_datasets, tsne=not args.no_tsne)
     print(f"report: {path}")
     return 0

@@ -10,7 +10,7 @@ import pandas as pd
 from . import _figures
 from ._models import QCLMIX_VARIANTS
 from ._stats import METRICS, friedman_test, global_friedman, holm, nemenyi, rank_table, score_table
-from ._store import ResultStore
+from ._store import KEY_COLUMNS, ResultStore
 from ._suites import PAPER_REPORTED_F1
 
 CONTROL = "qclmix"
@@ -168,8 +168,8 @@ def _tests_section(ok, protocol, out, prefix, posthoc, alpha, figures):
     return lines
 
 
-def build_report(store, out_dir, *, protocols=None, posthoc="nemenyi", alpha=0.05, tsne_datasets=None,
-                 tsne=True):
+def build_report(store, out_dir, *, protocols=None, suites=None, posthoc="nemenyi", alpha=0.05,
+                 tsne_datasets=None, tsne=True):
     """Write ``report.md`` and its PNG figures into ``out_dir``; return the report's path.
 
     Parameters
@@ -178,6 +178,10 @@ def build_report(store, out_dir, *, protocols=None, posthoc="nemenyi", alpha=0.0
     out_dir : path
     protocols : list of str, default=None
         Protocols to report (default: every protocol in the store).
+    suites : list of str, default=None
+        Only results stored by these suites (default: all). When one job (dataset, model, protocol,
+        fold, seed) was run with several settings (e.g. by the quick and the paper suite), only the
+        most recent successful run is reported, never an average of different settings.
     posthoc : {"nemenyi", "holm"}, default="nemenyi"
         Post-hoc test against QCLMix shown beside the Nemenyi critical difference.
     tsne_datasets : list of str, default=None
@@ -196,15 +200,28 @@ def build_report(store, out_dir, *, protocols=None, posthoc="nemenyi", alpha=0.0
             raise FileNotFoundError(f"no results store at {store}: run `qclmix-bench run` first")
         store = ResultStore(store)
     try:
-        return _build(store, Path(out_dir), protocols, posthoc, alpha, tsne_datasets, tsne)
+        return _build(store, Path(out_dir), protocols, suites, posthoc, alpha, tsne_datasets, tsne)
     finally:
         if own_store:
             store.close()
 
 
-def _build(store, out, protocols, posthoc, alpha, tsne_datasets, tsne):
+_JOB = ["dataset", "model", "protocol", "fold", "seed"]
+
+
+def _latest(results):
+    """One row per job: its most recent success, else its most recent attempt; and the count dropped."""
+    ranked = results.assign(_ok=results["status"] == "ok").sort_values(["_ok", "finished_at", "row_id"])
+    latest = ranked.drop_duplicates(_JOB, keep="last").drop(columns="_ok")
+    return latest.sort_values(_JOB).reset_index(drop=True), len(results) - len(latest)
+
+
+def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
     out.mkdir(parents=True, exist_ok=True)
     results = store.results()
+    if suites:
+        results = results[results["suite"].isin(suites)]
+    results, superseded = _latest(results)
     info = store.datasets()
     tasks = info["task"].to_dict() if not info.empty else {}
     ok = results[results["status"] == "ok"]
@@ -225,6 +242,9 @@ def _build(store, out, protocols, posthoc, alpha, tsne_datasets, tsne):
         "means maF1 (sklearn). The paper's own numbers for QCL-MixNet were obtained by choosing the "
         "checkpoint on the test set (SPEC §4); ours never look at test labels before scoring.",
     ]
+    if superseded:
+        lines += ["", f"{superseded} older run(s) of the same jobs with other settings are not reported "
+                  "(one run per dataset, model, protocol, fold and seed: the most recent success)."]
     versions = results.loc[results["status"] == "ok", "versions"].dropna()
     if not versions.empty:
         lines += ["", "Library versions (last successful job): "
@@ -273,7 +293,9 @@ def _build(store, out, protocols, posthoc, alpha, tsne_datasets, tsne):
             figures.append(name)
             lines += ["", f"![ablations]({name})"]
         if tsne:
-            lines += _tsne_section(store, protocol, tasks, tsne_datasets, out, prefix, figures)
+            keys = set(done[["dataset", "model", "protocol", "fold", "seed", "param_hash"]].itertuples(index=False,
+                                                                                                       name=None))
+            lines += _tsne_section(store, protocol, keys, tasks, tsne_datasets, out, prefix, figures)
         lines += ["", "### Results per dataset", ""]
         for dataset in sorted(done["dataset"].unique()):
             lines += _per_dataset_section(done, dataset, info.loc[dataset] if dataset in info.index else None)
@@ -328,8 +350,9 @@ def _matrix_section(table, tasks):
     return lines
 
 
-def _tsne_section(store, protocol, tasks, wanted, out, prefix, figures):
-    records = [r for r in store.embeddings(model=CONTROL) if r["protocol"] == protocol]
+def _tsne_section(store, protocol, keys, tasks, wanted, out, prefix, figures):
+    records = [r for r in store.embeddings(model=CONTROL)
+               if r["protocol"] == protocol and tuple(r[c] for c in KEY_COLUMNS) in keys]
     by_dataset = {}
     for record in records:
         by_dataset.setdefault(record["dataset"], record)

@@ -199,7 +199,8 @@ class ResultStore:
 
     def results(self, status=None):
         """All stored rows as a DataFrame (optionally only those with ``status``)."""
-        query = "SELECT * FROM results"
+        # rowid: insertion order (a re-run job gets a new one), a tie-breaker for same-second finishes
+        query = "SELECT rowid AS row_id, * FROM results"
         params = ()
         if status is not None:
             query += " WHERE status = ?"

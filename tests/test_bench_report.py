@@ -1,0 +1,82 @@
+"""The Markdown report from a hand-made store (no model is trained here)."""
+
+import numpy as np
+import pytest
+
+from qclmix_sklearn.bench import ResultStore, build_report
+
+MODELS = {"qclmix": 0.80, "qclmix_no_mixup": 0.75, "xgboost": 0.78, "knn": 0.60, "mlp": 0.70}
+DATASETS = {"ecoli": "binary", "glass": "multiclass", "vehicle": "multiclass", "abalone": "binary"}
+
+
+def _row(dataset, model, protocol, fold, seed, f1, param_hash="h", status="ok"):
+    return {"dataset": dataset, "model": model, "protocol": protocol, "fold": fold, "seed": seed,
+            "param_hash": param_hash, "suite": "hand", "status": status, "accuracy": f1, "precision_macro": f1,
+            "recall_macro": f1, "f1_macro": f1, "f1_paper": f1, "fit_time": 1.0, "predict_time": 0.1,
+            "params": {"model": model, "params": {"max_epochs": 20}, "grid": {"C": [1, 2]}},
+            "versions": {"scikit-learn": "x"}}
+
+
+@pytest.fixture
+def store(tmp_path):
+    rng = np.random.default_rng(0)
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        for dataset, task in DATASETS.items():
+            store.add_dataset(dataset, task=task, n_samples=100, n_features=5, n_classes=2 if task == "binary" else 4,
+                              imbalance_ratio=3.0)
+            for model, level in MODELS.items():
+                store.add(_row(dataset, model, "paper", 0, 42, level + rng.normal(0, 0.02)))
+                for seed in (0, 1):
+                    for fold in range(3):
+                        store.add(_row(dataset, model, "cv", fold, seed, level + rng.normal(0, 0.05)))
+            labels = np.arange(40) % 2
+            store.add({**_row(dataset, "qclmix", "paper", 0, 42, 0.8), "embedding": rng.normal(size=(40, 8)) + labels[:, None],
+                       "embedding_labels": labels})
+        store.add(_row("ecoli", "gat", "paper", 0, 42, None, status="skipped") | {"error": "ImportError: install the gnn extra"})
+        yield store
+
+
+def test_report_has_tables_tests_and_figures(store, tmp_path):
+    out = tmp_path / "report"
+    path = build_report(store, out, posthoc="holm")
+    text = path.read_text()
+    assert "## Protocol `paper`" in text and "## Protocol `cv`" in text
+    assert "| ecoli | binary | 0.87 |" in text  # the paper's own value beside ours (SPEC §7)
+    assert "± " in text.split("## Protocol `cv`")[1]  # repeats: mean ± std
+    assert "xgboost" in text and "Δ (ours − best)" in text
+    assert "Iman–Davenport" in text and "global (metric-averaged ranks)" in text
+    assert "Holm test of every model against qclmix" in text
+    assert "maF1 (paper: harmonic mean of maP, maR)" in text and "maF1 (sklearn)" in text
+    assert "install the gnn extra" in text  # jobs without a result are listed
+    assert "max_epochs=20" in text  # the settings each number was produced with
+    for protocol in ("paper", "cv"):
+        for figure in ("fig2_improvement", "fig3_boxplots", "fig5_ablation", "cd_diagram"):
+            assert (out / f"{protocol}_{figure}.png").stat().st_size > 1000
+    assert (out / "paper_fig4_tsne.png").exists()
+    # the ablation variant is not one of the baselines
+    summary = text.split("### QCLMix against the best baseline")[1].split("###")[0]
+    assert "qclmix_no_mixup" not in summary
+
+
+def test_runs_with_other_settings_are_not_averaged(store, tmp_path):
+    store.add(_row("ecoli", "qclmix", "paper", 0, 42, 0.1234, param_hash="other-settings"))
+    text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    assert "1 older run(s)" in text
+    ecoli = text.split("#### ecoli")[1].split("####")[0]
+    assert "0.123" in ecoli  # the latest run, not a mean of both settings
+    assert "## Protocol `cv`" not in text
+
+
+def test_too_few_datasets_for_the_tests(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        for model, level in MODELS.items():
+            store.add(_row("ecoli", model, "paper", 0, 42, level))
+        text = build_report(store, tmp_path / "out").read_text()
+    assert "Not enough complete results for the tests" in text
+
+
+def test_bad_options(store, tmp_path):
+    with pytest.raises(ValueError, match="posthoc"):
+        build_report(store, tmp_path, posthoc="tukey")
+    with pytest.raises(ValueError, match="alpha"):
+        build_report(store, tmp_path, alpha=2)
