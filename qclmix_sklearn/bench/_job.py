@@ -5,6 +5,7 @@ main process writes to the results store. With a time limit, the job runs in a c
 worker that is terminated when the limit passes, so a runaway model cannot stall the run.
 """
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -12,6 +13,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -112,14 +114,24 @@ def inner_cv_splits(y_train, wanted=3):
     return int(max(2, min(wanted, smallest)))
 
 
-def _limit_threads(n_threads):
+@contextlib.contextmanager
+def _limited_threads(n_threads):
+    """Limit BLAS/OpenMP and torch threads for one job, then restore the caller's settings."""
     if not n_threads:
+        yield
         return
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(n_threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(n_threads)
+    torch = sys.modules.get("torch")  # only when already imported: never import torch for nothing
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(n_threads):
+        if torch is not None:
+            torch.set_num_threads(n_threads)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
 
 
 def execute(job):
@@ -129,9 +141,14 @@ def execute(job):
     """
     result = job.base_result()
     result["versions"] = library_versions()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _execute(job, result)
+    # The warnings module's state is global: capture only where no other job runs in parallel threads
+    # (e.g. a threaded Dask worker); there the warnings are shown as usual.
+    capture = threading.current_thread() is threading.main_thread()
+    with warnings.catch_warnings(record=True) if capture else contextlib.nullcontext([]) as caught:
+        if capture:
+            warnings.simplefilter("always")
+        with _limited_threads(job.n_threads):
+            _execute(job, result)
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}"[:300] for w in caught))
     if messages:
         result["warnings"] = messages[:5] + ([f"... and {len(messages) - 5} more"] if len(messages) > 5 else [])
@@ -140,7 +157,6 @@ def execute(job):
 
 def _execute(job, result):
     try:
-        _limit_threads(job.n_threads)
         X_train, y_train = job.X[job.train], job.y[job.train]
         X_test, y_test = job.X[job.test], job.y[job.test]
         estimator = clone(job.estimator)
