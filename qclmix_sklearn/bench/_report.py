@@ -368,6 +368,14 @@ def _tsne_section(store, protocol, keys, tasks, wanted, out, prefix, figures):
         chosen = chosen or list(by_dataset.values())[:2]
     if not chosen:
         return []
+    # the store keeps label codes; show the class names
+    info = store.datasets()
+    for record in chosen:
+        classes = info["classes"].get(record["dataset"]) if "classes" in info else None
+        if isinstance(classes, str):
+            names = np.asarray(json.loads(classes))
+            if record["labels"].dtype.kind in "iu" and record["labels"].max() < len(names):
+                record["labels"] = names[record["labels"]]
     name = f"{prefix}fig4_tsne.png"
     _figures.tsne_figure(chosen, out / name)
     figures.append(name)
