@@ -29,7 +29,8 @@ SUITE_FILE = textwrap.dedent(
         if name == "qclmix":
             return LinearDiscriminantAnalysis(), None
         depth = int(name[-1])
-        return RandomForestClassifier(30, max_depth=depth, random_state=random_state), {"n_estimators": [20, 30]}
+        forest = RandomForestClassifier(30, max_depth=depth, random_state=random_state)
+        return forest, {"n_estimators": [20, 30]}
 
     SUITE = Suite(name="kill-test", description="tiny", datasets=[f"d{i}" for i in range(6)],
                   models=["qclmix", "rf1", "rf2", "rf3", "rf4"], load_dataset=load, make_model=make,
@@ -54,8 +55,19 @@ def test_help_explains_every_command(capsys):
             main(argv)
         assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--suite", "--protocol", "--db", "--backend", "--scheduler", "--timeout", "--n-jobs",
-                   "--retry-failed", "--posthoc", "--out", "datasets"):
+    for option in (
+        "--suite",
+        "--protocol",
+        "--db",
+        "--backend",
+        "--scheduler",
+        "--timeout",
+        "--n-jobs",
+        "--retry-failed",
+        "--posthoc",
+        "--out",
+        "datasets",
+    ):
         assert option in text
     assert "--suite-file" not in text  # test hook, hidden
 
@@ -82,8 +94,19 @@ def test_killed_run_resumes_without_losing_results(tmp_path):
     suite_file = tmp_path / "suite.py"
     suite_file.write_text(SUITE_FILE)
     db = str(tmp_path / "results.sqlite")
-    command = [sys.executable, "-m", "qclmix_sklearn.bench", "run", "--suite-file", str(suite_file), "--db", db,
-               "--n-jobs", "1", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "qclmix_sklearn.bench",
+        "run",
+        "--suite-file",
+        str(suite_file),
+        "--db",
+        db,
+        "--n-jobs",
+        "1",
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120

@@ -10,11 +10,25 @@ DATASETS = {"ecoli": "binary", "glass": "multiclass", "vehicle": "multiclass", "
 
 
 def _row(dataset, model, protocol, fold, seed, f1, param_hash="h", status="ok"):
-    return {"dataset": dataset, "model": model, "protocol": protocol, "fold": fold, "seed": seed,
-            "param_hash": param_hash, "suite": "hand", "status": status, "accuracy": f1, "precision_macro": f1,
-            "recall_macro": f1, "f1_macro": f1, "f1_paper": f1, "fit_time": 1.0, "predict_time": 0.1,
-            "params": {"model": model, "params": {"max_epochs": 20}, "grid": {"C": [1, 2]}},
-            "versions": {"scikit-learn": "x"}}
+    return {
+        "dataset": dataset,
+        "model": model,
+        "protocol": protocol,
+        "fold": fold,
+        "seed": seed,
+        "param_hash": param_hash,
+        "suite": "hand",
+        "status": status,
+        "accuracy": f1,
+        "precision_macro": f1,
+        "recall_macro": f1,
+        "f1_macro": f1,
+        "f1_paper": f1,
+        "fit_time": 1.0,
+        "predict_time": 0.1,
+        "params": {"model": model, "params": {"max_epochs": 20}, "grid": {"C": [1, 2]}},
+        "versions": {"scikit-learn": "x"},
+    }
 
 
 @pytest.fixture
@@ -22,17 +36,33 @@ def store(tmp_path):
     rng = np.random.default_rng(0)
     with ResultStore(tmp_path / "r.sqlite") as store:
         for dataset, task in DATASETS.items():
-            store.add_dataset(dataset, task=task, n_samples=100, n_features=5, n_classes=2 if task == "binary" else 4,
-                              imbalance_ratio=3.0)
+            store.add_dataset(
+                dataset,
+                task=task,
+                n_samples=100,
+                n_features=5,
+                n_classes=2 if task == "binary" else 4,
+                imbalance_ratio=3.0,
+            )
             for model, level in MODELS.items():
                 store.add(_row(dataset, model, "paper", 0, 42, level + rng.normal(0, 0.02)))
                 for seed in (0, 1):
                     for fold in range(3):
-                        store.add(_row(dataset, model, "cv", fold, seed, level + rng.normal(0, 0.05)))
+                        store.add(
+                            _row(dataset, model, "cv", fold, seed, level + rng.normal(0, 0.05))
+                        )
             labels = np.arange(40) % 2
-            store.add({**_row(dataset, "qclmix", "paper", 0, 42, 0.8), "embedding": rng.normal(size=(40, 8)) + labels[:, None],
-                       "embedding_labels": labels})
-        store.add(_row("ecoli", "gat", "paper", 0, 42, None, status="skipped") | {"error": "ImportError: install the gnn extra"})
+            store.add(
+                {
+                    **_row(dataset, "qclmix", "paper", 0, 42, 0.8),
+                    "embedding": rng.normal(size=(40, 8)) + labels[:, None],
+                    "embedding_labels": labels,
+                }
+            )
+        store.add(
+            _row("ecoli", "gat", "paper", 0, 42, None, status="skipped")
+            | {"error": "ImportError: install the gnn extra"}
+        )
         yield store
 
 

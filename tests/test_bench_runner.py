@@ -31,7 +31,9 @@ class RowRecorder(ClassifierMixin, BaseEstimator):
 def load(name, data_home=None, download=False):
     if name == "missing":
         raise FileNotFoundError("not available offline")
-    X, y = make_classification(90, 5, n_informative=3, n_classes=3 if name == "three" else 2, random_state=1)
+    X, y = make_classification(
+        90, 5, n_informative=3, n_classes=3 if name == "three" else 2, random_state=1
+    )
     if name == "singleton":
         y[0] = 2  # a class with one sample cannot be stratified
     X = np.column_stack([X, np.arange(len(X))])  # last column: the row id (for RowRecorder)
@@ -52,9 +54,17 @@ def make(name, random_state=None):
 
 
 def fake_suite(**changes):
-    options = dict(name="fake", description="fake", datasets=["two", "three", "missing"],
-                   models=["qclmix", "lr", "dummy", "broken", "gnn"], load_dataset=load, make_model=make,
-                   n_splits=3, seeds=(0, 1), timeout=0)
+    options = dict(
+        name="fake",
+        description="fake",
+        datasets=["two", "three", "missing"],
+        models=["qclmix", "lr", "dummy", "broken", "gnn"],
+        load_dataset=load,
+        make_model=make,
+        n_splits=3,
+        seeds=(0, 1),
+        timeout=0,
+    )
     options.update(changes)
     return Suite(**options)
 
@@ -81,14 +91,20 @@ def test_statuses_resume_and_retry(tmp_path):
         again = run_suite(fake_suite(), store, progress=False, log=messages.append)
         assert sum(again.counts.values()) == 0 and again.already_stored == 10
 
-        retried = run_suite(fake_suite(), store, progress=False, retry_failed=True, log=messages.append)
+        retried = run_suite(
+            fake_suite(), store, progress=False, retry_failed=True, log=messages.append
+        )
         assert retried.counts == {"failed": 2, "skipped": 2}
 
 
 def test_dataset_that_cannot_be_split_is_skipped(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
-        summary = run_suite(fake_suite(datasets=["singleton", "two"], models=["dummy"]), store, progress=False,
-                            log=lambda message: None)
+        summary = run_suite(
+            fake_suite(datasets=["singleton", "two"], models=["dummy"]),
+            store,
+            progress=False,
+            log=lambda message: None,
+        )
         assert "cannot split" in summary.skipped_datasets["singleton"]
         assert summary.counts == {"ok": 1}
 
@@ -97,7 +113,14 @@ def test_metrics_are_recorded_with_both_f1_definitions(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
         run_suite(fake_suite(models=["lr"], datasets=["three"]), store, progress=False)
         row = store.results().iloc[0]
-    for column in ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_paper", "fit_time"):
+    for column in (
+        "accuracy",
+        "precision_macro",
+        "recall_macro",
+        "f1_macro",
+        "f1_paper",
+        "fit_time",
+    ):
         assert 0 <= row[column] <= (1 if column != "fit_time" else np.inf)
     p, r = row["precision_macro"], row["recall_macro"]
     assert row["f1_paper"] == pytest.approx(2 * p * r / (p + r))
@@ -128,7 +151,7 @@ def test_cv_protocol_never_fits_on_test_rows(tmp_path):
     assert sorted(zip(frame["seed"], frame["fold"])) == [(s, f) for s in (0, 1) for f in range(3)]
     parts = splits("cv", load("two").target, n_splits=3, seeds=(0, 1))
     assert len(SEEN_TRAINING_ROWS) == len(parts)
-    for (fold, seed, train, test), rows in zip(parts, SEEN_TRAINING_ROWS):
+    for (_, _, train, test), rows in zip(parts, SEEN_TRAINING_ROWS):
         assert not set(test) & set(train)
         # the model saw exactly the training rows, scaled with the training part's mean and std only
         expected = (train - train.mean()) / train.std()
@@ -177,11 +200,18 @@ def test_unknown_names_and_missing_backends(tmp_path):
 
 def test_dask_backend_on_a_local_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         with ResultStore(tmp_path / "r.sqlite") as store:
-            summary = run_suite(fake_suite(models=["lr", "dummy"]), store, backend="dask",
-                                scheduler=cluster.scheduler_address, n_jobs=2, progress=False)
+            summary = run_suite(
+                fake_suite(models=["lr", "dummy"]),
+                store,
+                backend="dask",
+                scheduler=cluster.scheduler_address,
+                n_jobs=2,
+                progress=False,
+            )
             assert summary.counts == {"ok": 4}
             assert set(store.results()["status"]) == {"ok"}
 
@@ -196,8 +226,20 @@ def test_time_limit_in_a_fresh_interpreter(tmp_path):
     ((fold, seed, train, test),) = splits("paper", y)
 
     def job(estimator):
-        return Job(dataset="two", model="m", protocol="paper", fold=fold, seed=seed, param_hash="h",
-                   suite="fake", estimator=wrap(estimator)[0], X=bunch.data, y=y, train=train, test=test)
+        return Job(
+            dataset="two",
+            model="m",
+            protocol="paper",
+            fold=fold,
+            seed=seed,
+            param_hash="h",
+            suite="fake",
+            estimator=wrap(estimator)[0],
+            X=bunch.data,
+            y=y,
+            train=train,
+            test=test,
+        )
 
     ok = run_job_in_interpreter(job(LogisticRegression()), timeout=120)
     assert ok["status"] == "ok" and 0 <= ok["f1_macro"] <= 1

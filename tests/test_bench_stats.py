@@ -72,11 +72,26 @@ def test_score_table_and_global_friedman(table):
     for dataset in table.index:
         for model in table.columns:
             for fold in range(2):
-                rows.append({"dataset": dataset, "model": model, "protocol": "cv", "status": "ok",
-                             "f1_macro": table.loc[dataset, model] + (0.01 if fold else -0.01),
-                             "accuracy": table.loc[dataset, model]})
-    rows.append({"dataset": "d0", "model": "a", "protocol": "cv", "status": "failed", "f1_macro": np.nan,
-                 "accuracy": np.nan})
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "model": model,
+                        "protocol": "cv",
+                        "status": "ok",
+                        "f1_macro": table.loc[dataset, model] + (0.01 if fold else -0.01),
+                        "accuracy": table.loc[dataset, model],
+                    }
+                )
+    rows.append(
+        {
+            "dataset": "d0",
+            "model": "a",
+            "protocol": "cv",
+            "status": "failed",
+            "f1_macro": np.nan,
+            "accuracy": np.nan,
+        }
+    )
     results = pd.DataFrame(rows)
     f1 = score_table(results, "f1_macro", "cv")
     pd.testing.assert_frame_equal(f1, table, check_names=False)  # mean over folds, failures ignored

@@ -24,7 +24,9 @@ def _seeds(text):
     try:
         return tuple(int(s) for s in _csv(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"seeds must be comma-separated integers, got {text!r}"
+        ) from None
 
 
 def _positive_int(text):
@@ -44,7 +46,8 @@ def _non_negative_float(text):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="qclmix-bench",
-        description="Benchmark QCLMixClassifier, its ablations and the 20 baselines (paper Tables 2-6, "
+        description="Benchmark QCLMixClassifier, its ablations and the 20 baselines (paper Tables "
+        "2-6, "
         "Figures 2-5). Results go to an SQLite store; an interrupted run resumes where it stopped.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -52,34 +55,51 @@ def build_parser():
     run = commands.add_parser(
         "run",
         help="run a suite (skips jobs already in the results store)",
-        description="Run a benchmark suite. Every finished job is committed to the store at once; running "
+        description="Run a benchmark suite. Every finished job is committed to the store at once; "
+        "running "
         "the same command again skips stored jobs, so an interrupted run resumes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     suites_help = "; ".join(f"{name}: {suite.description}" for name, suite in SUITES.items())
-    run.add_argument("--suite", choices=sorted(SUITES), default="quick", help=f"which suite ({suites_help})")
+    run.add_argument(
+        "--suite", choices=sorted(SUITES), default="quick", help=f"which suite ({suites_help})"
+    )
     run.add_argument("--suite-file", help=argparse.SUPPRESS)  # a Python file defining SUITE (tests)
     run.add_argument(
         "--protocol",
         choices=PROTOCOLS,
         default=None,
-        help="paper: stratified 80/20 split with seed 42, baselines tuned by 3-fold GridSearchCV on the "
+        help="paper: stratified 80/20 split with seed 42, baselines tuned by 3-fold GridSearchCV "
+        "on the "
         "training part; cv: stratified k-fold repeated over --seeds. Default: the suite's (paper)",
     )
-    run.add_argument("--datasets", type=_csv, default=None, help="comma-separated subset of the suite's datasets")
-    run.add_argument("--models", type=_csv, default=None, help="comma-separated subset of the suite's models")
+    run.add_argument(
+        "--datasets", type=_csv, default=None, help="comma-separated subset of the suite's datasets"
+    )
+    run.add_argument(
+        "--models", type=_csv, default=None, help="comma-separated subset of the suite's models"
+    )
     run.add_argument("--db", default=DEFAULT_DB, help="SQLite results store (created when missing)")
-    run.add_argument("--data-home", default=None, help="dataset folder (default: the datasets package's default)")
-    run.add_argument("--download", action="store_true", help="download datasets that are not available offline")
-    run.add_argument("--n-jobs", type=int, default=-1, help="parallel jobs (-1: all cores / all cluster workers)")
+    run.add_argument(
+        "--data-home", default=None, help="dataset folder (default: the datasets package's default)"
+    )
+    run.add_argument(
+        "--download", action="store_true", help="download datasets that are not available offline"
+    )
+    run.add_argument(
+        "--n-jobs", type=int, default=-1, help="parallel jobs (-1: all cores / all cluster workers)"
+    )
     run.add_argument(
         "--backend",
         choices=BACKENDS,
         default="loky",
-        help="loky: local processes; dask: a Dask distributed cluster (needs --scheduler); ray: a Ray "
+        help="loky: local processes; dask: a Dask distributed cluster (needs --scheduler); ray: a "
+        "Ray "
         "cluster (needs the ray extra)",
     )
-    run.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786) or Ray address")
+    run.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address (tcp://host:8786) or Ray address"
+    )
     run.add_argument(
         "--timeout",
         type=_non_negative_float,
@@ -87,38 +107,74 @@ def build_parser():
         help="per-job time limit in seconds; a job over it is stopped and stored as 'timeout' "
         "(0: no limit; default: the suite's)",
     )
-    run.add_argument("--retry-failed", action="store_true", help="re-run jobs stored as failed, timeout or skipped")
-    run.add_argument("--n-splits", type=_positive_int, default=None, help="folds of the cv protocol (default: the suite's)")
-    run.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds of the cv protocol")
     run.add_argument(
-        "--max-epochs", type=_positive_int, default=None, help="epochs of QCLMix and the DL/GNN baselines"
+        "--retry-failed",
+        action="store_true",
+        help="re-run jobs stored as failed, timeout or skipped",
+    )
+    run.add_argument(
+        "--n-splits",
+        type=_positive_int,
+        default=None,
+        help="folds of the cv protocol (default: the suite's)",
+    )
+    run.add_argument(
+        "--seeds", type=_seeds, default=None, help="comma-separated seeds of the cv protocol"
+    )
+    run.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        default=None,
+        help="epochs of QCLMix and the DL/GNN baselines",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.add_argument("--report", default=None, metavar="DIR", help="build the report into DIR after the run")
+    run.add_argument(
+        "--report", default=None, metavar="DIR", help="build the report into DIR after the run"
+    )
 
     report = commands.add_parser(
         "report",
         help="build the Markdown report and figures from stored results",
-        description="Write report.md with per-dataset tables, ranks, Friedman / Iman-Davenport tests, "
+        description="Write report.md with per-dataset tables, ranks, Friedman / Iman-Davenport "
+        "tests, "
         "post-hoc test and the figures (PNG) into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     report.add_argument("--db", default=DEFAULT_DB, help="SQLite results store")
     report.add_argument("--out", default="qclmix-report", help="output folder")
-    report.add_argument("--protocol", type=_csv, default=None, help="protocols to report (default: all stored)")
-    report.add_argument("--suite", type=_csv, default=None,
-                        help="only results stored by these suites, comma-separated (default: all)")
-    report.add_argument("--posthoc", choices=("nemenyi", "holm"), default="nemenyi",
-                        help="post-hoc test of QCLMix against the others (the CD diagram is always Nemenyi)")
+    report.add_argument(
+        "--protocol", type=_csv, default=None, help="protocols to report (default: all stored)"
+    )
+    report.add_argument(
+        "--suite",
+        type=_csv,
+        default=None,
+        help="only results stored by these suites, comma-separated (default: all)",
+    )
+    report.add_argument(
+        "--posthoc",
+        choices=("nemenyi", "holm"),
+        default="nemenyi",
+        help="post-hoc test of QCLMix against the others (the CD diagram is always Nemenyi)",
+    )
     report.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    report.add_argument("--tsne-datasets", type=_csv, default=None,
-                        help="datasets of the t-SNE figure (default: one binary and one multi-class)")
+    report.add_argument(
+        "--tsne-datasets",
+        type=_csv,
+        default=None,
+        help="datasets of the t-SNE figure (default: one binary and one multi-class)",
+    )
     report.add_argument("--no-tsne", action="store_true", help="skip the t-SNE figure")
 
-    listing = commands.add_parser("list", help="list datasets, models or suites",
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    listing = commands.add_parser(
+        "list",
+        help="list datasets, models or suites",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     listing.add_argument("what", choices=("datasets", "models", "suites"), help="what to list")
-    listing.add_argument("--data-home", default=None, help="dataset folder, to show which datasets are available")
+    listing.add_argument(
+        "--data-home", default=None, help="dataset folder, to show which datasets are available"
+    )
     return parser
 
 
@@ -134,13 +190,26 @@ def _run(args, parser):
     suite = suite.with_options(**changes)
     with ResultStore(args.db) as store:
         summary = run_suite(
-            suite, store, protocol=args.protocol, datasets=args.datasets, models=args.models,
-            data_home=args.data_home, download=args.download, n_jobs=args.n_jobs, backend=args.backend,
-            scheduler=args.scheduler, timeout=args.timeout, retry_failed=args.retry_failed,
-            progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr),
+            suite,
+            store,
+            protocol=args.protocol,
+            datasets=args.datasets,
+            models=args.models,
+            data_home=args.data_home,
+            download=args.download,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            timeout=args.timeout,
+            retry_failed=args.retry_failed,
+            progress=not args.no_progress,
+            log=lambda m: print(m, file=sys.stderr),
         )
         for dataset, model, fold, seed, status, error in summary.problems:
-            print(f"  {status}: {dataset} / {model} (fold {fold}, seed {seed}): {error}", file=sys.stderr)
+            print(
+                f"  {status}: {dataset} / {model} (fold {fold}, seed {seed}): {error}",
+                file=sys.stderr,
+            )
         print(summary.line())
         print(f"results: {args.db}")
         if args.report and not summary.interrupted:
@@ -153,9 +222,16 @@ def _run(args, parser):
 def _report(args):
     from ._report import build_report
 
-    path = build_report(args.db, args.out, protocols=args.protocol, suites=args.suite, posthoc=args.posthoc,
-                        alpha=args.alpha,
-                        tsne_datasets=args.tsne_datasets, tsne=not args.no_tsne)
+    path = build_report(
+        args.db,
+        args.out,
+        protocols=args.protocol,
+        suites=args.suite,
+        posthoc=args.posthoc,
+        alpha=args.alpha,
+        tsne_datasets=args.tsne_datasets,
+        tsne=not args.no_tsne,
+    )
     print(f"report: {path}")
     return 0
 
@@ -190,7 +266,11 @@ def main(argv=None):
         if args.command == "report":
             return _report(args)
         return _list(args)
-    except (ValueError, ImportError, OSError) as exc:  # OSError: unreachable scheduler, unwritable path
+    except (
+        ValueError,
+        ImportError,
+        OSError,
+    ) as exc:  # OSError: unreachable scheduler, unwritable path
         parser.exit(2, f"qclmix-bench: error: {exc}\n")
 
 

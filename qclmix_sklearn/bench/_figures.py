@@ -19,14 +19,16 @@ def _panels(n):
 def _split_by_task(index, tasks):
     groups = []
     for task, title in _TASKS:
-        names = [d for d in index if tasks.get(d, "multiclass" if task == "multiclass" else None) == task]
+        names = [
+            d for d in index if tasks.get(d, "multiclass" if task == "multiclass" else None) == task
+        ]
         if names:
             groups.append((title, names))
     return groups or [("datasets", list(index))]
 
 
 def improvement_figure(improvement, tasks, path):
-    """Fig. 2: QCLMix's macro-F1 minus the best baseline's, per dataset (``improvement``: Series)."""
+    """Fig. 2: QCLMix's macro-F1 minus the best baseline's per dataset (a Series)."""
     groups = _split_by_task(list(improvement.index), tasks)
     figure, axes = _panels(len(groups))
     for axis, (title, names) in zip(axes, groups):
@@ -41,7 +43,7 @@ def improvement_figure(improvement, tasks, path):
 
 
 def box_figure(table, tasks, path):
-    """Fig. 3: distribution over datasets of each model's macro-F1 (``table``: datasets × models)."""
+    """Fig. 3: each model's macro-F1 across datasets (``table``: datasets × models)."""
     groups = _split_by_task(list(table.index), tasks)
     figure, axes = _panels(len(groups))
     for axis, (title, names) in zip(axes, groups):
@@ -66,7 +68,9 @@ def tsne_figure(embeddings, path, random_state=0):
             points = np.column_stack([X, np.zeros((len(X), 2 - X.shape[1]))])
         else:
             perplexity = float(min(30.0, max(2.0, (len(X) - 1) / 3.0)))
-            points = TSNE(perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
+            points = TSNE(
+                perplexity=perplexity, init="pca", random_state=random_state
+            ).fit_transform(X)
         for label in np.unique(labels):
             mask = labels == label
             axis.scatter(points[mask, 0], points[mask, 1], s=8, label=str(label))
@@ -79,7 +83,7 @@ def tsne_figure(embeddings, path, random_state=0):
 
 
 def ablation_figure(table, tasks, path):
-    """Fig. 5: mean macro-F1 of the full model and its ablations, binary and multi-class datasets."""
+    """Fig. 5: mean macro-F1 of the full model and its ablations, per task."""
     groups = _split_by_task(list(table.index), tasks)
     figure, axes = _panels(len(groups))
     for axis, (title, names) in zip(axes, groups):
@@ -139,13 +143,26 @@ def cd_figure(average_ranks, cd, path, title="Critical difference diagram"):
             y = first_label + 0.28 * i
             axis.vlines(x(value), top, y, color="black", linewidth=0.8)
             axis.hlines(y, label_width - 0.1, x(value), color="black", linewidth=0.8)
-            axis.text(label_width - 0.15, y, f"{name} ({value:.2f})", ha="right", va="center", fontsize="small")
+            axis.text(
+                label_width - 0.15,
+                y,
+                f"{name} ({value:.2f})",
+                ha="right",
+                va="center",
+                fontsize="small",
+            )
         else:
             y = first_label + 0.28 * (k - 1 - i)
             axis.vlines(x(value), top, y, color="black", linewidth=0.8)
             axis.hlines(y, x(value), width - label_width + 0.1, color="black", linewidth=0.8)
-            axis.text(width - label_width + 0.15, y, f"({value:.2f}) {name}", ha="left", va="center",
-                      fontsize="small")
+            axis.text(
+                width - label_width + 0.15,
+                y,
+                f"({value:.2f}) {name}",
+                ha="left",
+                va="center",
+                fontsize="small",
+            )
     for level, (i, j) in enumerate(cliques):
         y = top + 0.15 + 0.1 * level
         axis.hlines(y, x(values[i]) - 0.03, x(values[j]) + 0.03, color="tab:red", linewidth=3)

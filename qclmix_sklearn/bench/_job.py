@@ -41,7 +41,7 @@ _VERSION_PACKAGES = (
 
 @dataclass
 class Job:
-    """Everything a worker needs to run one job (the estimator is unfitted and already configured)."""
+    """Everything a worker needs to run one job (the estimator: unfitted, configured)."""
 
     dataset: str
     model: str
@@ -93,8 +93,8 @@ def library_versions():
 def scores(y_true, y_pred):
     """Accuracy, macro precision/recall, sklearn's macro-F1 and the paper's macro-F1.
 
-    ``f1_macro`` is sklearn's ``f1_score(average='macro')`` (mean of per-class F1); ``f1_paper`` is the
-    paper's definition, the harmonic mean of macro precision and macro recall.
+    ``f1_macro`` is sklearn's ``f1_score(average='macro')`` (mean of per-class F1);
+    ``f1_paper`` is the paper's definition, the harmonic mean of macro precision and macro recall.
     """
     precision = precision_score(y_true, y_pred, average="macro", zero_division=0)
     recall = recall_score(y_true, y_pred, average="macro", zero_division=0)
@@ -109,7 +109,7 @@ def scores(y_true, y_pred):
 
 
 def inner_cv_splits(y_train, wanted=3):
-    """Folds for the inner grid search: ``wanted``, fewer when the smallest class is smaller (min 2)."""
+    """Folds of the inner grid search: ``wanted``, fewer for a smaller smallest class (min 2)."""
     smallest = np.unique(y_train, return_counts=True)[1].min()
     return int(max(2, min(wanted, smallest)))
 
@@ -135,14 +135,14 @@ def _limited_threads(n_threads):
 
 
 def execute(job):
-    """Run ``job`` in this process and return its result dict (status ``ok``, ``failed`` or ``skipped``).
+    """Run ``job`` here; return its result dict (status ``ok``, ``failed`` or ``skipped``).
 
-    Warnings are recorded with the result (the first few distinct ones) instead of flooding the console.
+    Warnings are stored with the result (the first distinct ones) instead of flooding the console.
     """
     result = job.base_result()
     result["versions"] = library_versions()
-    # The warnings module's state is global: capture only where no other job runs in parallel threads
-    # (e.g. a threaded Dask worker); there the warnings are shown as usual.
+    # The warnings module's state is global: capture only where no other job runs in parallel
+    # threads (e.g. a threaded Dask worker); there the warnings are shown as usual.
     capture = threading.current_thread() is threading.main_thread()
     with warnings.catch_warnings(record=True) if capture else contextlib.nullcontext([]) as caught:
         if capture:
@@ -151,7 +151,9 @@ def execute(job):
             _execute(job, result)
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}"[:300] for w in caught))
     if messages:
-        result["warnings"] = messages[:5] + ([f"... and {len(messages) - 5} more"] if len(messages) > 5 else [])
+        result["warnings"] = messages[:5] + (
+            [f"... and {len(messages) - 5} more"] if len(messages) > 5 else []
+        )
     return result
 
 
@@ -190,35 +192,48 @@ def _execute(job, result):
         # A missing optional dependency (e.g. torch-geometric for the GNN baselines) is not a bug.
         result.update(status="skipped", error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a failing model must not stop the run
-        result.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        result.update(
+            status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        )
 
 
 def _timeout_result(job, timeout, elapsed):
     result = job.base_result()
-    result.update(status="timeout", error=f"stopped after the per-job time limit of {timeout:g} s",
-                  fit_time=elapsed, versions=library_versions())
+    result.update(
+        status="timeout",
+        error=f"stopped after the per-job time limit of {timeout:g} s",
+        fit_time=elapsed,
+        versions=library_versions(),
+    )
     return result
 
 
 def run_job_in_interpreter(job, timeout):
-    """Run ``job`` in a new Python interpreter (``python -m qclmix_sklearn.bench._pickled_job IN OUT``)."""
+    """Run ``job`` in a new interpreter (``python -m qclmix_sklearn.bench._pickled_job IN OUT``)."""
     with tempfile.TemporaryDirectory(prefix="qclmix-job-") as folder:
         source, target = os.path.join(folder, "job.pkl"), os.path.join(folder, "result.pkl")
         with open(source, "wb") as file:
             pickle.dump(job, file)
         start = time.perf_counter()
         try:
-            completed = subprocess.run([sys.executable, "-m", f"{__package__}._pickled_job", source, target], timeout=timeout,
-                                       capture_output=True, text=True)
+            completed = subprocess.run(
+                [sys.executable, "-m", f"{__package__}._pickled_job", source, target],
+                timeout=timeout,
+                capture_output=True,
+                text=True,
+            )
         except subprocess.TimeoutExpired:  # subprocess.run kills the child before raising this
             return _timeout_result(job, timeout, time.perf_counter() - start)
         if completed.returncode == 0 and os.path.exists(target):
             with open(target, "rb") as file:
                 return pickle.load(file)
         result = job.base_result()
-        result.update(status="failed", versions=library_versions(),
-                      error=f"the job's interpreter exited with code {completed.returncode}: "
-                      f"{completed.stderr.strip()[-2000:]}")
+        result.update(
+            status="failed",
+            versions=library_versions(),
+            error=f"the job's interpreter exited with code {completed.returncode}: "
+            f"{completed.stderr.strip()[-2000:]}",
+        )
         return result
 
 
@@ -232,8 +247,8 @@ def _child(job, connection):
 
 
 def _context():
-    # forkserver: children are forked from a clean, single-threaded server, never from a worker whose
-    # OpenMP/torch thread pools are already running (fork would risk a deadlock there).
+    # forkserver: children are forked from a clean, single-threaded server, never from a worker
+    # whose OpenMP/torch thread pools are already running (fork would risk a deadlock there).
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["qclmix_sklearn.bench._job"])
@@ -282,4 +297,3 @@ def run_job(job, timeout=None):
         if process.is_alive():
             process.kill()
         process.join()
-

@@ -1,6 +1,6 @@
 """``python -m qclmix_sklearn.bench._pickled_job JOB.pkl RESULT.pkl``: run one pickled job.
 
-Used where a worker may not fork children (daemonic Dask workers) but the job still needs a time limit.
+Used where a worker may not fork children (daemonic Dask workers) but a job needs a time limit.
 """
 
 import pickle

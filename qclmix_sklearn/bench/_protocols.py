@@ -2,7 +2,7 @@
 
 ``paper``: one stratified 80/20 split with seed 42 (paper §4.2.1).
 ``cv``: stratified k-fold repeated over several seeds (ours; mean ± std).
-In both, the imputer, the scaler and any sampler are fitted inside the pipeline on the training part.
+In both, the imputer, the scaler and any sampler are fitted in the pipeline on the training part.
 """
 
 import warnings
@@ -18,7 +18,9 @@ def splits(protocol, y, *, test_size=0.2, paper_seed=42, n_splits=5, seeds=(0, 1
     y = np.asarray(y)
     indices = np.arange(len(y))
     if protocol == "paper":
-        train, test = train_test_split(indices, test_size=test_size, stratify=y, random_state=paper_seed)
+        train, test = train_test_split(
+            indices, test_size=test_size, stratify=y, random_state=paper_seed
+        )
         return [(0, paper_seed, np.sort(train), np.sort(test))]
     if protocol == "cv":
         if n_splits < 2:

@@ -16,11 +16,15 @@ from ._suites import PAPER_REPORTED_F1
 CONTROL = "qclmix"
 
 _PROTOCOL_TEXT = {
-    "paper": "one stratified 80/20 split, seed 42 (paper §4.2.1); baselines tuned by 3-fold GridSearchCV "
-    "(macro-F1) on the training part; QCLMix with its defaults, checkpoint chosen on a validation split "
+    "paper": "one stratified 80/20 split, seed 42 (paper §4.2.1); baselines tuned by 3-fold "
+    "GridSearchCV "
+    "(macro-F1) on the training part; QCLMix with its defaults, checkpoint chosen on a validation "
+    "split "
     "of the training part",
-    "cv": "stratified k-fold repeated over several seeds; imputer, scaler and samplers fitted inside the "
-    "pipeline on each training part; baselines tuned by an inner GridSearchCV on the training part; "
+    "cv": "stratified k-fold repeated over several seeds; imputer, scaler and samplers fitted "
+    "inside the "
+    "pipeline on each training part; baselines tuned by an inner GridSearchCV on the training "
+    "part; "
     "mean ± std over all folds and seeds",
 }
 
@@ -48,17 +52,22 @@ def _is_baseline(model):
 
 
 def _block(table):
-    """A complete datasets × models block for the tests: drop mostly-missing models, then gappy datasets."""
+    """A complete datasets × models block: drop mostly-missing models, then gappy datasets."""
     notes = []
     if table.empty:
         return table, notes
     sparse = [m for m in table.columns if table[m].isna().mean() > 0.5]
     if sparse:
-        notes.append(f"models left out of the tests (results on at most half of the datasets): {', '.join(sparse)}")
+        notes.append(
+            "models left out of the tests (results on at most half of the datasets): "
+            + ", ".join(sparse)
+        )
     table = table.drop(columns=sparse)
     gappy = table.index[table.isna().any(axis=1)].tolist()
     if gappy:
-        notes.append(f"datasets left out of the tests (a model has no result there): {', '.join(gappy)}")
+        notes.append(
+            f"datasets left out of the tests (a model has no result there): {', '.join(gappy)}"
+        )
     return table.dropna(axis=0, how="any"), notes
 
 
@@ -66,11 +75,15 @@ def _per_dataset_section(ok, dataset, info):
     lines = []
     header = f"#### {dataset}"
     if info is not None:
-        header += (f" ({info['task']}, n={info['n_samples']}, d={info['n_features']}, "
-                   f"classes={info['n_classes']}, IR={_fmt(info['imbalance_ratio'], 1)})")
+        header += (
+            f" ({info['task']}, n={info['n_samples']}, d={info['n_features']}, "
+            f"classes={info['n_classes']}, IR={_fmt(info['imbalance_ratio'], 1)})"
+        )
     lines.append(header)
     part = ok[ok["dataset"] == dataset]
-    stats = part.groupby("model")[[*METRICS, "fit_time", "predict_time"]].agg(["mean", "std", "count"])
+    stats = part.groupby("model")[[*METRICS, "fit_time", "predict_time"]].agg(
+        ["mean", "std", "count"]
+    )
     order = stats[("f1_macro", "mean")].sort_values(ascending=False).index
     rows = []
     for model in order:
@@ -105,71 +118,152 @@ def _summary_section(table, std, tasks):
         if np.isfinite(delta):
             improvement[dataset] = delta
         paper = PAPER_REPORTED_F1.get(dataset)
-        rows.append([dataset, tasks.get(dataset, "?"), _fmt(paper, 2) if paper is not None else "—",
-                     cell(dataset, CONTROL), best_name, cell(dataset, best_name) if best_name != "—" else "—",
-                     ("+" if delta > 0 else "") + _fmt(delta)])
-    header = ["dataset", "task", "paper's QCL-MixNet maF1 (test-selected)", "our qclmix maF1",
-              "best baseline", "its maF1", "Δ (ours − best)"]
+        rows.append(
+            [
+                dataset,
+                tasks.get(dataset, "?"),
+                _fmt(paper, 2) if paper is not None else "—",
+                cell(dataset, CONTROL),
+                best_name,
+                cell(dataset, best_name) if best_name != "—" else "—",
+                ("+" if delta > 0 else "") + _fmt(delta),
+            ]
+        )
+    header = [
+        "dataset",
+        "task",
+        "paper's QCL-MixNet maF1 (test-selected)",
+        "our qclmix maF1",
+        "best baseline",
+        "its maF1",
+        "Δ (ours − best)",
+    ]
     return _markdown_table(header, rows), pd.Series(improvement, dtype=float)
 
 
 def _tests_section(ok, protocol, out, prefix, posthoc, alpha, figures):
     lines = []
-    main_models = lambda t: t[[m for m in t.columns if _is_baseline(m) or m == CONTROL]]  # noqa: E731
+
+    def main_models(table):
+        return table[[m for m in table.columns if _is_baseline(m) or m == CONTROL]]
+
     tables = {metric: main_models(score_table(ok, metric, protocol)) for metric in METRICS}
     block, notes = _block(tables["f1_macro"])
     lines += [f"- {note}" for note in notes]
     if block.shape[0] < 2 or block.shape[1] < 3:
-        lines.append(f"Not enough complete results for the tests ({block.shape[0]} dataset(s) × "
-                     f"{block.shape[1]} model(s); they need at least 2 × 3).")
+        lines.append(
+            f"Not enough complete results for the tests ({block.shape[0]} dataset(s) × "
+            f"{block.shape[1]} model(s); they need at least 2 × 3)."
+        )
         return lines
     tables = {metric: t.loc[block.index, block.columns] for metric, t in tables.items()}
     rank_means = pd.DataFrame({METRICS[m]: rank_table(t).mean() for m, t in tables.items()})
     rank_means["metric-averaged"] = rank_means.mean(axis=1)
     rank_means = rank_means.sort_values("metric-averaged")
     lines.append(f"Average ranks over {block.shape[0]} datasets (1 = best):\n")
-    lines.append(_markdown_table(["model", *rank_means.columns],
-                                 [[m, *(_fmt(v, 2) for v in rank_means.loc[m])] for m in rank_means.index]))
+    lines.append(
+        _markdown_table(
+            ["model", *rank_means.columns],
+            [[m, *(_fmt(v, 2) for v in rank_means.loc[m])] for m in rank_means.index],
+        )
+    )
     rows = []
     for metric, table in tables.items():
         result = friedman_test(table)
-        rows.append([METRICS[metric], result.n_datasets, result.n_models, _fmt(result.statistic, 2),
-                     _pvalue(result.pvalue), _fmt(result.iman_davenport, 2), _pvalue(result.iman_davenport_pvalue)])
+        rows.append(
+            [
+                METRICS[metric],
+                result.n_datasets,
+                result.n_models,
+                _fmt(result.statistic, 2),
+                _pvalue(result.pvalue),
+                _fmt(result.iman_davenport, 2),
+                _pvalue(result.iman_davenport_pvalue),
+            ]
+        )
     glob = global_friedman(tables)
-    rows.append(["global (metric-averaged ranks)", glob.n_datasets, glob.n_models, _fmt(glob.statistic, 2),
-                 _pvalue(glob.pvalue), _fmt(glob.iman_davenport, 2), _pvalue(glob.iman_davenport_pvalue)])
-    lines.append("\nFriedman test (scipy.stats.friedmanchisquare) with the Iman–Davenport correction:\n")
+    rows.append(
+        [
+            "global (metric-averaged ranks)",
+            glob.n_datasets,
+            glob.n_models,
+            _fmt(glob.statistic, 2),
+            _pvalue(glob.pvalue),
+            _fmt(glob.iman_davenport, 2),
+            _pvalue(glob.iman_davenport_pvalue),
+        ]
+    )
+    lines.append(
+        "\nFriedman test (scipy.stats.friedmanchisquare) with the Iman–Davenport correction:\n"
+    )
     lines.append(_markdown_table(["metric", "N", "k", "χ²_F", "p", "F_ID", "p (F_ID)"], rows))
     f1 = friedman_test(tables["f1_macro"])
     cd, _ = nemenyi(f1.average_ranks, f1.n_datasets, alpha)
     cd_png = f"{prefix}cd_diagram.png"
-    _figures.cd_figure(f1.average_ranks, cd, out / cd_png,
-                       title=f"maF1 (sklearn) ranks, Nemenyi CD at α={alpha} ({protocol} protocol)")
+    _figures.cd_figure(
+        f1.average_ranks,
+        cd,
+        out / cd_png,
+        title=f"maF1 (sklearn) ranks, Nemenyi CD at α={alpha} ({protocol} protocol)",
+    )
     figures.append(cd_png)
-    lines.append(f"\nPost-hoc on maF1 (sklearn) ranks, α = {alpha}. Nemenyi critical difference "
-                 f"CD = {cd:.3f} (k = {f1.n_models}, N = {f1.n_datasets}).\n")
+    lines.append(
+        f"\nPost-hoc on maF1 (sklearn) ranks, α = {alpha}. Nemenyi critical difference "
+        f"CD = {cd:.3f} (k = {f1.n_models}, N = {f1.n_datasets}).\n"
+    )
     lines.append(f"![critical-difference diagram]({cd_png})\n")
     if CONTROL in f1.average_ranks.index:
         if posthoc == "holm":
             table = holm(f1.average_ranks, f1.n_datasets, CONTROL, alpha)
-            lines.append(f"Holm test of every model against {CONTROL} "
-                         f"(average rank {f1.average_ranks[CONTROL]:.2f}):\n")
-            rows = [[m, _fmt(r.average_rank, 2), _fmt(r.z, 2), _pvalue(r.p), _pvalue(r.p_holm),
-                     "yes" if r.significant else "no"] for m, r in table.iterrows()]
-            lines.append(_markdown_table(["model", "avg rank", "z", "p", "p (Holm)", "significant"], rows))
+            lines.append(
+                f"Holm test of every model against {CONTROL} "
+                f"(average rank {f1.average_ranks[CONTROL]:.2f}):\n"
+            )
+            rows = [
+                [
+                    m,
+                    _fmt(r.average_rank, 2),
+                    _fmt(r.z, 2),
+                    _pvalue(r.p),
+                    _pvalue(r.p_holm),
+                    "yes" if r.significant else "no",
+                ]
+                for m, r in table.iterrows()
+            ]
+            lines.append(
+                _markdown_table(["model", "avg rank", "z", "p", "p (Holm)", "significant"], rows)
+            )
         else:
             _, pvalues = nemenyi(f1.average_ranks, f1.n_datasets, alpha)
             others = [m for m in f1.average_ranks.index if m != CONTROL]
-            lines.append(f"Nemenyi p-values of {CONTROL} (average rank {f1.average_ranks[CONTROL]:.2f}) "
-                         "against every other model:\n")
-            rows = [[m, _fmt(f1.average_ranks[m], 2), _pvalue(pvalues.loc[CONTROL, m]),
-                     "yes" if pvalues.loc[CONTROL, m] < alpha else "no"] for m in others]
+            lines.append(
+                f"Nemenyi p-values of {CONTROL} (average rank {f1.average_ranks[CONTROL]:.2f}) "
+                "against every other model:\n"
+            )
+            rows = [
+                [
+                    m,
+                    _fmt(f1.average_ranks[m], 2),
+                    _pvalue(pvalues.loc[CONTROL, m]),
+                    "yes" if pvalues.loc[CONTROL, m] < alpha else "no",
+                ]
+                for m in others
+            ]
             lines.append(_markdown_table(["model", "avg rank", "p (Nemenyi)", "significant"], rows))
     return lines
 
 
-def build_report(store, out_dir, *, protocols=None, suites=None, posthoc="nemenyi", alpha=0.05,
-                 tsne_datasets=None, tsne=True):
+def build_report(
+    store,
+    out_dir,
+    *,
+    protocols=None,
+    suites=None,
+    posthoc="nemenyi",
+    alpha=0.05,
+    tsne_datasets=None,
+    tsne=True,
+):
     """Write ``report.md`` and its PNG figures into ``out_dir``; return the report's path.
 
     Parameters
@@ -210,8 +304,10 @@ _JOB = ["dataset", "model", "protocol", "fold", "seed"]
 
 
 def _latest(results):
-    """One row per job: its most recent success, else its most recent attempt; and the count dropped."""
-    ranked = results.assign(_ok=results["status"] == "ok").sort_values(["_ok", "finished_at", "row_id"])
+    """One row per job (its latest success, else its latest attempt) and the number dropped."""
+    ranked = results.assign(_ok=results["status"] == "ok").sort_values(
+        ["_ok", "finished_at", "row_id"]
+    )
     latest = ranked.drop_duplicates(_JOB, keep="last").drop(columns="_ok")
     return latest.sort_values(_JOB).reset_index(drop=True), len(results) - len(latest)
 
@@ -226,29 +322,41 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
     tasks = info["task"].to_dict() if not info.empty else {}
     ok = results[results["status"] == "ok"]
     available = [p for p in ("paper", "cv") if p in set(results["protocol"])] + sorted(
-        set(results["protocol"]) - {"paper", "cv"})
+        set(results["protocol"]) - {"paper", "cv"}
+    )
     protocols = [p for p in (protocols or available) if p in available]
     counts = results["status"].value_counts().to_dict()
     lines = [
         "# QCLMix benchmark report",
         "",
-        f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} from `{store.path}`: "
+        f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} "
+        f"from `{store.path}`: "
         f"{len(results)} stored job(s) ("
-        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ").",
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        + ").",
         "",
         "Metrics: accuracy, macro precision (maP), macro recall (maR), **maF1 (sklearn)** = "
-        "`f1_score(average='macro')`, the mean of the per-class F1 scores, and **maF1 (paper)** = the "
-        "paper's definition, the harmonic mean of maP and maR. Unless stated otherwise, macro-F1 below "
-        "means maF1 (sklearn). The paper's own numbers for QCL-MixNet were obtained by choosing the "
+        "`f1_score(average='macro')`, the mean of the per-class F1 scores, and **maF1 (paper)** = "
+        "the "
+        "paper's definition, the harmonic mean of maP and maR. Unless stated otherwise, macro-F1 "
+        "below "
+        "means maF1 (sklearn). The paper's own numbers for QCL-MixNet were obtained by choosing "
+        "the "
         "checkpoint on the test set (SPEC §4); ours never look at test labels before scoring.",
     ]
     if superseded:
-        lines += ["", f"{superseded} older run(s) of the same jobs with other settings are not reported "
-                  "(one run per dataset, model, protocol, fold and seed: the most recent success)."]
+        lines += [
+            "",
+            f"{superseded} older run(s) of the same jobs with other settings are not reported "
+            "(one run per dataset, model, protocol, fold and seed: the most recent success).",
+        ]
     versions = results.loc[results["status"] == "ok", "versions"].dropna()
     if not versions.empty:
-        lines += ["", "Library versions (last successful job): "
-                  + ", ".join(f"{k} {v}" for k, v in json.loads(versions.iloc[-1]).items())]
+        lines += [
+            "",
+            "Library versions (last successful job): "
+            + ", ".join(f"{k} {v}" for k, v in json.loads(versions.iloc[-1]).items()),
+        ]
     if not protocols:
         lines += ["", "No results stored yet."]
     figures = []
@@ -280,7 +388,12 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
             name = f"{prefix}fig3_boxplots.png"
             _figures.box_figure(main, tasks, out / name)
             figures.append(name)
-            lines += ["", "### macro-F1 per model across datasets", "", f"![macro-F1 box plots]({name})"]
+            lines += [
+                "",
+                "### macro-F1 per model across datasets",
+                "",
+                f"![macro-F1 box plots]({name})",
+            ]
         variants = [v for v in QCLMIX_VARIANTS if v in table.columns]
         if len(variants) > 1:
             ablation = table[variants].dropna(how="all")
@@ -293,20 +406,40 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
             figures.append(name)
             lines += ["", f"![ablations]({name})"]
         if tsne:
-            keys = set(done[["dataset", "model", "protocol", "fold", "seed", "param_hash"]].itertuples(index=False,
-                                                                                                       name=None))
-            lines += _tsne_section(store, protocol, keys, tasks, tsne_datasets, out, prefix, figures)
+            keys = set(
+                done[["dataset", "model", "protocol", "fold", "seed", "param_hash"]].itertuples(
+                    index=False, name=None
+                )
+            )
+            lines += _tsne_section(
+                store, protocol, keys, tasks, tsne_datasets, out, prefix, figures
+            )
         lines += ["", "### Results per dataset", ""]
         for dataset in sorted(done["dataset"].unique()):
-            lines += _per_dataset_section(done, dataset, info.loc[dataset] if dataset in info.index else None)
+            lines += _per_dataset_section(
+                done, dataset, info.loc[dataset] if dataset in info.index else None
+            )
             lines.append("")
     problems = results[results["status"] != "ok"]
     if not problems.empty:
         lines += ["", "## Jobs without a result", ""]
-        rows = [[r.dataset, r.model, r.protocol, r.fold, r.seed, r.status,
-                 ((r.error or "").strip().splitlines() or [""])[0][:160].replace("|", "\\|")]
-                for r in problems.itertuples()]
-        lines.append(_markdown_table(["dataset", "model", "protocol", "fold", "seed", "status", "error"], rows))
+        rows = [
+            [
+                r.dataset,
+                r.model,
+                r.protocol,
+                r.fold,
+                r.seed,
+                r.status,
+                ((r.error or "").strip().splitlines() or [""])[0][:160].replace("|", "\\|"),
+            ]
+            for r in problems.itertuples()
+        ]
+        lines.append(
+            _markdown_table(
+                ["dataset", "model", "protocol", "fold", "seed", "status", "error"], rows
+            )
+        )
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -315,16 +448,25 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
 def _settings_section(done):
     """What each model ran with: changed parameters (e.g. fewer epochs) and the size of its grid."""
     rows = {}
-    for suite, model, params in done[["suite", "model", "params"]].drop_duplicates().itertuples(index=False):
+    for suite, model, params in (
+        done[["suite", "model", "params"]].drop_duplicates().itertuples(index=False)
+    ):
         config = json.loads(params) if params else {}
         grid = config.get("grid") or {}
         size = int(np.prod([len(v) for v in grid.values()])) if grid else 0
-        changed = ", ".join(f"{k}={v}" for k, v in sorted((config.get("params") or {}).items())) or "defaults"
+        changed = (
+            ", ".join(f"{k}={v}" for k, v in sorted((config.get("params") or {}).items()))
+            or "defaults"
+        )
         options = ", ".join(f"{k}={v}" for k, v in sorted((config.get("protocol") or {}).items()))
         rows[(suite, model)] = [suite, model, changed, size or "not tuned", options]
     lines = ["", "### Settings", ""]
-    lines.append(_markdown_table(["suite", "model", "changed parameters", "grid points", "protocol options"],
-                                 [rows[k] for k in sorted(rows)]))
+    lines.append(
+        _markdown_table(
+            ["suite", "model", "changed parameters", "grid points", "protocol options"],
+            [rows[k] for k in sorted(rows)],
+        )
+    )
     return lines
 
 
@@ -344,15 +486,24 @@ def _matrix_section(table, tasks):
             for dataset in names:
                 value = part.loc[dataset, model]
                 text = _fmt(value)
-                cells.append(f"**{text}**" if np.isfinite(value) and value == part.loc[dataset].max() else text)
-            rows.append([f"**{model}**" if model == CONTROL else model, *cells, _fmt(part[model].mean())])
+                cells.append(
+                    f"**{text}**"
+                    if np.isfinite(value) and value == part.loc[dataset].max()
+                    else text
+                )
+            rows.append(
+                [f"**{model}**" if model == CONTROL else model, *cells, _fmt(part[model].mean())]
+            )
         lines.append(_markdown_table(["model", *names, "mean"], rows))
     return lines
 
 
 def _tsne_section(store, protocol, keys, tasks, wanted, out, prefix, figures):
-    records = [r for r in store.embeddings(model=CONTROL)
-               if r["protocol"] == protocol and tuple(r[c] for c in KEY_COLUMNS) in keys]
+    records = [
+        r
+        for r in store.embeddings(model=CONTROL)
+        if r["protocol"] == protocol and tuple(r[c] for c in KEY_COLUMNS) in keys
+    ]
     by_dataset = {}
     for record in records:
         by_dataset.setdefault(record["dataset"], record)

@@ -1,4 +1,4 @@
-"""Run a suite: build the jobs, skip those already stored, run the rest through joblib, store results.
+"""Run a suite: build the jobs, skip the stored ones, run the rest through joblib, store results.
 
 Workers return results; only this (main) process writes to the SQLite store, one commit per job, so
 an interrupted run resumes where it stopped.
@@ -16,7 +16,7 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.preprocessing import LabelEncoder
 
 from ._job import Job, library_versions, run_job
-from ._models import QCLMIX_VARIANTS, make_model as default_make_model, wrap
+from ._models import make_model as default_make_model, wrap
 from ._protocols import PROTOCOLS, splits
 from ._store import STATUSES
 from ._suites import shrink_grid
@@ -31,14 +31,19 @@ class RunSummary:
     total: int = 0
     already_stored: int = 0
     counts: Counter = field(default_factory=Counter)
-    problems: list = field(default_factory=list)  # (dataset, model, fold, seed, status, first error line)
+    problems: list = field(
+        default_factory=list
+    )  # (dataset, model, fold, seed, status, first error line)
     skipped_datasets: dict = field(default_factory=dict)
     interrupted: bool = False
 
     def line(self):
         ran = sum(self.counts.values())
         parts = ", ".join(f"{self.counts.get(s, 0)} {s}" for s in STATUSES)
-        text = f"{ran} job(s) run ({parts}); {self.already_stored} already stored; {self.total} in the suite"
+        text = (
+            f"{ran} job(s) run ({parts}); {self.already_stored} already stored; "
+            f"{self.total} in the suite"
+        )
         if self.skipped_datasets:
             text += f"; dataset(s) not available: {', '.join(self.skipped_datasets)}"
         if self.interrupted:
@@ -111,9 +116,19 @@ def _backend_context(backend, scheduler):
     raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
 
 
-def build_jobs(suite, protocol, datasets, models, *, data_home=None, download=False, summary=None, store=None,
-               log=print):
-    """Yield the suite's jobs (and ready-made results for models that cannot be built, e.g. missing extras)."""
+def build_jobs(
+    suite,
+    protocol,
+    datasets,
+    models,
+    *,
+    data_home=None,
+    download=False,
+    summary=None,
+    store=None,
+    log=print,
+):
+    """Yield the suite's jobs, and ready-made results for models that cannot be built here."""
     load_dataset = suite.load_dataset or _default_load_dataset
     make_model = suite.make_model or default_make_model
     protocol_options = (
@@ -134,8 +149,14 @@ def build_jobs(suite, protocol, datasets, models, *, data_home=None, download=Fa
         if store is not None:
             store.add_dataset(dataset, classes=encoder.classes_, **_dataset_info(bunch, y))
         try:
-            parts = splits(protocol, y, test_size=suite.test_size, paper_seed=suite.paper_seed,
-                           n_splits=suite.n_splits, seeds=suite.seeds)
+            parts = splits(
+                protocol,
+                y,
+                test_size=suite.test_size,
+                paper_seed=suite.paper_seed,
+                n_splits=suite.n_splits,
+                seeds=suite.seeds,
+            )
         except ValueError as exc:  # e.g. a class with a single sample cannot be stratified
             message = f"cannot split it with the {protocol} protocol: {exc}"
             log(f"skipping dataset {dataset}: {message}")
@@ -144,27 +165,62 @@ def build_jobs(suite, protocol, datasets, models, *, data_home=None, download=Fa
             continue
         for model in models:
             for fold, seed, train, test in parts:
-                base = {"dataset": dataset, "model": model, "protocol": protocol, "fold": fold,
-                        "seed": seed, "suite": suite.name, "n_train": len(train), "n_test": len(test)}
+                base = {
+                    "dataset": dataset,
+                    "model": model,
+                    "protocol": protocol,
+                    "fold": fold,
+                    "seed": seed,
+                    "suite": suite.name,
+                    "n_train": len(train),
+                    "n_test": len(test),
+                }
                 try:
                     estimator, grid = make_model(model, random_state=seed)
                     used = _set_known_params(estimator, suite.common_params)
                     used.update(_set_known_params(estimator, suite.model_params.get(model, {})))
                     grid = shrink_grid(grid, suite.model_grid_sizes.get(model, suite.max_grid_size))
-                    config = {"model": model, "params": used, "grid": grid, "inner_cv": suite.inner_cv,
-                              "protocol": protocol_options}
+                    config = {
+                        "model": model,
+                        "params": used,
+                        "grid": grid,
+                        "inner_cv": suite.inner_cv,
+                        "protocol": protocol_options,
+                    }
                     pipeline, pipeline_grid = wrap(estimator, grid)
                 except Exception as exc:  # noqa: BLE001
                     status = "skipped" if isinstance(exc, ImportError) else "failed"
-                    config = {"model": model, "params": {}, "grid": None, "inner_cv": suite.inner_cv,
-                              "protocol": protocol_options}
-                    yield {**base, "param_hash": param_hash(config), "params": config, "status": status,
-                           "error": f"{type(exc).__name__}: {exc}", "versions": library_versions()}
+                    config = {
+                        "model": model,
+                        "params": {},
+                        "grid": None,
+                        "inner_cv": suite.inner_cv,
+                        "protocol": protocol_options,
+                    }
+                    yield {
+                        **base,
+                        "param_hash": param_hash(config),
+                        "params": config,
+                        "status": status,
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "versions": library_versions(),
+                    }
                     continue
                 yield Job(
-                    dataset=dataset, model=model, protocol=protocol, fold=fold, seed=seed,
-                    param_hash=param_hash(config), suite=suite.name, estimator=pipeline, X=X, y=y,
-                    train=train, test=test, param_grid=pipeline_grid, params=config,
+                    dataset=dataset,
+                    model=model,
+                    protocol=protocol,
+                    fold=fold,
+                    seed=seed,
+                    param_hash=param_hash(config),
+                    suite=suite.name,
+                    estimator=pipeline,
+                    X=X,
+                    y=y,
+                    train=train,
+                    test=test,
+                    param_grid=pipeline_grid,
+                    params=config,
                     inner_cv=suite.inner_cv,
                     # the first split's test embedding of the full model, for the t-SNE figure
                     store_embedding=model == "qclmix" and fold == 0 and seed == parts[0][1],
@@ -177,9 +233,23 @@ def _key(item):
     return tuple(item[c] for c in ("dataset", "model", "protocol", "fold", "seed", "param_hash"))
 
 
-def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_home=None, download=False,
-              n_jobs=1, backend="loky", scheduler=None, timeout=None, retry_failed=False, progress=True,
-              log=print):
+def run_suite(
+    suite,
+    store,
+    *,
+    protocol=None,
+    datasets=None,
+    models=None,
+    data_home=None,
+    download=False,
+    n_jobs=1,
+    backend="loky",
+    scheduler=None,
+    timeout=None,
+    retry_failed=False,
+    progress=True,
+    log=print,
+):
     """Run ``suite``'s jobs that are not in ``store`` yet and store each result as it arrives.
 
     Parameters
@@ -202,10 +272,15 @@ def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_h
     protocol = protocol or suite.protocol
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
-    for kind, chosen, available in (("dataset", datasets, suite.datasets), ("model", models, suite.models)):
+    for kind, chosen, available in (
+        ("dataset", datasets, suite.datasets),
+        ("model", models, suite.models),
+    ):
         unknown = sorted(set(chosen or ()) - set(available))
         if unknown:
-            raise ValueError(f"unknown {kind}(s) {unknown} for suite {suite.name!r}; available: {available}")
+            raise ValueError(
+                f"unknown {kind}(s) {unknown} for suite {suite.name!r}; available: {available}"
+            )
     datasets = [d for d in suite.datasets if not datasets or d in datasets]
     models = [m for m in suite.models if not models or m in models]
     timeout = suite.timeout if timeout is None else timeout
@@ -215,8 +290,17 @@ def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_h
     summary = RunSummary()
     done = store.finished_keys(("ok",) if retry_failed else STATUSES)
     pending = []
-    for item in build_jobs(suite, protocol, datasets, models, data_home=data_home, download=download,
-                           summary=summary, store=store, log=log):
+    for item in build_jobs(
+        suite,
+        protocol,
+        datasets,
+        models,
+        data_home=data_home,
+        download=download,
+        summary=summary,
+        store=store,
+        log=log,
+    ):
         summary.total += 1
         if _key(item) in done:
             summary.already_stored += 1
@@ -228,8 +312,16 @@ def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_h
         summary.counts[result["status"]] += 1
         if result["status"] != "ok":
             first_line = (result.get("error") or "").strip().splitlines()[:1]
-            summary.problems.append((result["dataset"], result["model"], result["fold"], result["seed"],
-                                     result["status"], first_line[0] if first_line else ""))
+            summary.problems.append(
+                (
+                    result["dataset"],
+                    result["model"],
+                    result["fold"],
+                    result["seed"],
+                    result["status"],
+                    first_line[0] if first_line else "",
+                )
+            )
 
     jobs = [item for item in pending if isinstance(item, Job)]
     for item in pending:
@@ -245,8 +337,14 @@ def run_suite(suite, store, *, protocol=None, datasets=None, models=None, data_h
         job.n_threads = threads
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=summary.total, initial=summary.total - len(jobs), unit="job", disable=not progress,
-               desc=f"{suite.name}/{protocol}", dynamic_ncols=True)
+    bar = tqdm(
+        total=summary.total,
+        initial=summary.total - len(jobs),
+        unit="job",
+        disable=not progress,
+        desc=f"{suite.name}/{protocol}",
+        dynamic_ncols=True,
+    )
     try:
         if jobs:
             with _backend_context(backend, scheduler):

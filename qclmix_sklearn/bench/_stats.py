@@ -1,4 +1,4 @@
-"""Statistics over datasets (Demšar 2006): Friedman, Iman–Davenport, Nemenyi and Holm post-hoc tests."""
+"""Statistics over datasets (Demšar 2006): Friedman, Iman–Davenport, Nemenyi and Holm tests."""
 
 from dataclasses import dataclass, field
 
@@ -16,7 +16,7 @@ METRICS = {
 
 
 def score_table(results, metric="f1_macro", protocol=None):
-    """Datasets × models table of ``metric``, averaged over the folds and seeds of successful jobs."""
+    """Datasets × models table of ``metric``, the mean over folds and seeds of successful jobs."""
     if metric not in results.columns:
         raise ValueError(f"unknown metric {metric!r}; available: {list(METRICS)}")
     ok = results[results["status"] == "ok"]
@@ -39,7 +39,7 @@ def rank_table(table):
 
 @dataclass
 class FriedmanResult:
-    """Friedman chi-square and the Iman–Davenport F correction, with the average ranks they use."""
+    """Friedman chi-square, the Iman–Davenport F correction and the average ranks they use."""
 
     statistic: float
     pvalue: float
@@ -62,8 +62,8 @@ def _iman_davenport(chi2, n, k):
 def friedman_test(table, ranks=None):
     """Friedman test of the models (columns) over the datasets (rows) of a complete ``table``.
 
-    ``ranks`` (same shape, 1 = best) may be given instead of recomputing them from ``table``, e.g. the
-    metric-averaged ranks of the global test.
+    ``ranks`` (same shape, 1 = best) may be given instead of recomputing them from ``table``,
+    e.g. the metric-averaged ranks of the global test.
     """
     table = complete_cases(table)
     n, k = table.shape
@@ -73,22 +73,33 @@ def friedman_test(table, ranks=None):
         ranks = ranks.loc[table.index, table.columns]
     average = ranks.mean(axis=0).sort_values()
     if n < 2 or k < 3:
-        return FriedmanResult(np.nan, np.nan, np.nan, np.nan, n, k, average,
-                              f"needs at least 2 complete datasets and 3 models (have {n} and {k})")
+        return FriedmanResult(
+            np.nan,
+            np.nan,
+            np.nan,
+            np.nan,
+            n,
+            k,
+            average,
+            f"needs at least 2 complete datasets and 3 models (have {n} and {k})",
+        )
     # friedmanchisquare ranks within each dataset itself; feed it "higher is better" scores.
     chi2, p = stats.friedmanchisquare(*(-ranks[c].to_numpy() for c in ranks.columns))
     if not np.isfinite(chi2):
-        return FriedmanResult(np.nan, np.nan, np.nan, np.nan, n, k, average,
-                              "all models tie on every dataset")
+        return FriedmanResult(
+            np.nan, np.nan, np.nan, np.nan, n, k, average, "all models tie on every dataset"
+        )
     f, pf = _iman_davenport(chi2, n, k)
     return FriedmanResult(float(chi2), float(p), f, pf, n, k, average)
 
 
 def global_friedman(tables):
-    """Friedman test over the ranks averaged across metrics (``tables``: metric -> datasets × models)."""
+    """Friedman test over ranks averaged across metrics (``tables``: metric -> table)."""
     tables = [complete_cases(t) for t in tables.values() if not t.empty]
     if not tables:
-        return FriedmanResult(np.nan, np.nan, np.nan, np.nan, 0, 0, pd.Series(dtype=float), "no results")
+        return FriedmanResult(
+            np.nan, np.nan, np.nan, np.nan, 0, 0, pd.Series(dtype=float), "no results"
+        )
     datasets = sorted(set.intersection(*(set(t.index) for t in tables)))
     models = sorted(set.intersection(*(set(t.columns) for t in tables)))
     ranks = [rank_table(t.loc[datasets, models]) for t in tables]
@@ -108,7 +119,9 @@ def nemenyi(average_ranks, n_datasets, alpha=0.05):
     """
     k = len(average_ranks)
     if k < 2 or n_datasets < 1:
-        raise ValueError(f"Nemenyi needs at least 2 models and 1 dataset (have {k} and {n_datasets})")
+        raise ValueError(
+            f"Nemenyi needs at least 2 models and 1 dataset (have {k} and {n_datasets})"
+        )
     se = _rank_se(n_datasets, k)
     q_alpha = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
     cd = float(q_alpha * se)
@@ -124,7 +137,7 @@ def nemenyi(average_ranks, n_datasets, alpha=0.05):
 
 
 def holm(average_ranks, n_datasets, control, alpha=0.05):
-    """Holm step-down test of every model against ``control`` (e.g. ``"qclmix"``) on average ranks."""
+    """Holm step-down test of every model against ``control`` (e.g. "qclmix") on average ranks."""
     if control not in average_ranks.index:
         raise ValueError(f"control model {control!r} is not among {list(average_ranks.index)}")
     k = len(average_ranks)
@@ -135,11 +148,13 @@ def holm(average_ranks, n_datasets, control, alpha=0.05):
     order = p.sort_values().index
     m = len(order)
     adjusted = np.maximum.accumulate([min(1.0, (m - i) * p[name]) for i, name in enumerate(order)])
-    table = pd.DataFrame({
-        "average_rank": others[order],
-        "z": z[order],
-        "p": p[order],
-        "p_holm": adjusted,
-    })
+    table = pd.DataFrame(
+        {
+            "average_rank": others[order],
+            "z": z[order],
+            "p": p[order],
+            "p_holm": adjusted,
+        }
+    )
     table["significant"] = table["p_holm"] < alpha
     return table

@@ -141,7 +141,7 @@ class ResultStore:
         self.close()
 
     def finished_keys(self, statuses=STATUSES):
-        """Keys ``(dataset, model, protocol, fold, seed, param_hash)`` stored with a status in ``statuses``."""
+        """Keys (dataset, model, protocol, fold, seed, param_hash) with a status in ``statuses``."""
         statuses = tuple(statuses)
         if not statuses:
             return set()
@@ -152,7 +152,7 @@ class ResultStore:
         return {tuple(row) for row in rows}
 
     def add(self, result):
-        """Store one job result (a dict) and commit it at once; replaces an earlier row with the same key."""
+        """Store one job result (a dict), committed at once; replaces a row with the same key."""
         missing = [c for c in KEY_COLUMNS + ("status",) if result.get(c) is None]
         if missing:
             raise ValueError(f"result is missing required field(s) {missing}")
@@ -183,32 +183,52 @@ class ResultStore:
                     + (_to_blob(np.asarray(embedding, dtype=np.float32)), _to_blob(labels)),
                 )
 
-    def add_dataset(self, name, *, task=None, n_samples=None, n_features=None, n_classes=None,
-                    imbalance_ratio=None, classes=None):
+    def add_dataset(
+        self,
+        name,
+        *,
+        task=None,
+        n_samples=None,
+        n_features=None,
+        n_classes=None,
+        imbalance_ratio=None,
+        classes=None,
+    ):
         """Describe a dataset (its task decides the binary/multi-class split of the figures)."""
         with self._con:
             self._con.execute(
                 "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name, task, n_samples, n_features, n_classes, imbalance_ratio,
-                 json.dumps([str(c) for c in classes]) if classes is not None else None),
+                (
+                    name,
+                    task,
+                    n_samples,
+                    n_features,
+                    n_classes,
+                    imbalance_ratio,
+                    json.dumps([str(c) for c in classes]) if classes is not None else None,
+                ),
             )
 
     def datasets(self):
         """Stored dataset descriptions as a DataFrame indexed by name."""
-        return pd.read_sql_query("SELECT * FROM datasets ORDER BY name", self._con).set_index("name")
+        return pd.read_sql_query("SELECT * FROM datasets ORDER BY name", self._con).set_index(
+            "name"
+        )
 
     def results(self, status=None):
         """All stored rows as a DataFrame (optionally only those with ``status``)."""
-        # rowid: insertion order (a re-run job gets a new one), a tie-breaker for same-second finishes
+        # rowid: insertion order (a re-run job gets a new one), breaks ties of same-second finishes
         query = "SELECT rowid AS row_id, * FROM results"
         params = ()
         if status is not None:
             query += " WHERE status = ?"
             params = (status,)
-        return pd.read_sql_query(query + " ORDER BY dataset, model, protocol, seed, fold", self._con, params=params)
+        return pd.read_sql_query(
+            query + " ORDER BY dataset, model, protocol, seed, fold", self._con, params=params
+        )
 
     def embeddings(self, model=None):
-        """Stored test-set embeddings: list of dicts with the key columns, ``embedding`` and ``labels``."""
+        """Stored test-set embeddings: dicts with the key columns, ``embedding`` and ``labels``."""
         query = f"SELECT {', '.join(KEY_COLUMNS)}, embedding, labels FROM embeddings"
         params = ()
         if model is not None:

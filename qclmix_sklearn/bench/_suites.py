@@ -87,7 +87,7 @@ class Suite:
 
 
 def shrink_grid(param_grid, max_size):
-    """A smaller grid with at most ``max_size`` points, keeping the first values of each parameter."""
+    """A grid of at most ``max_size`` points that keeps the first values of each parameter."""
     if not param_grid or max_size is None:
         return param_grid
     if isinstance(param_grid, list):
@@ -109,7 +109,8 @@ SUITES = {
     "quick": Suite(
         name="quick",
         description=(
-            "3 small datasets (ecoli, glass, balance_scale), QCLMix + 3 ablations at 20 epochs and 5 fast "
+            "3 small datasets (ecoli, glass, balance_scale), QCLMix + 3 ablations at 20 epochs and "
+            "5 fast "
             "baselines with grids of at most 4 points (MLP: 2): a few minutes on 2 cores"
         ),
         datasets=["ecoli", "glass", "balance_scale"],
