@@ -38,8 +38,14 @@ class FocalVarianceLoss(nn.Module):
         return (focal + self.beta * compactness).mean() + self._separation(target)
 
     def _separation(self, target):
-        present = torch.unique(target)
-        if len(present) < 2:
-            return self.centroids.new_zeros(())
-        mean_distance = torch.pdist(self.centroids[present]).mean()
-        return F.softplus(-mean_distance)  # == -log(sigmoid(mean_distance)), stably
+        # Over the ordered pairs of present classes, from masks rather than
+        # torch.unique: no data-dependent shapes, so no device sync per batch.
+        present = torch.zeros(len(self.centroids), dtype=torch.bool, device=target.device)
+        present[target] = True
+        pairs = present[:, None] & present[None, :]
+        pairs.fill_diagonal_(False)
+        n_pairs = pairs.sum()
+        distances = torch.cdist(self.centroids, self.centroids)
+        mean_distance = (distances * pairs).sum() / n_pairs.clamp_min(1)
+        # softplus(-m) == -log(sigmoid(m)), stably; zero below two classes.
+        return torch.where(n_pairs > 0, F.softplus(-mean_distance), 0.0)

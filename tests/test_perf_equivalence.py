@@ -1,0 +1,161 @@
+"""The fast paths of issue 6 compute the same mathematics as the readable ones."""
+
+import numpy as np
+import pytest
+import torch
+from pytorch_metric_learning import losses as pml_losses
+from pytorch_metric_learning.miners import MultiSimilarityMiner
+from skorch.dataset import Dataset
+
+from qclmix_sklearn import QCLMixClassifier
+from qclmix_sklearn._tensor_batches import TensorBatches
+from qclmix_sklearn.losses import FocalVarianceLoss, HybridLoss, TripletMarginLoss
+from qclmix_sklearn.nn import FeatureSelfAttention, QCLMixNet
+
+
+def batch(seed, n=64, n_classes=3, dim=8):
+    generator = torch.Generator().manual_seed(seed)
+    embedding = torch.randn(n, dim, generator=generator)
+    target = torch.randint(0, n_classes, (n,), generator=generator)
+    return embedding, target
+
+
+def value_and_grad(loss_fn, embedding, *args):
+    leaf = embedding.clone().requires_grad_()
+    value = loss_fn(leaf, *args)
+    value.backward()
+    grad = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
+    return value.item(), grad
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n_classes", [1, 2, 5, 64])  # 1: no positive... 64: hardly any
+@pytest.mark.parametrize("mined", [True, False])
+def test_triplet_loss_equals_pml_on_random_batches(seed, n_classes, mined):
+    embedding, target = batch(seed, n_classes=n_classes)
+    pairs = MultiSimilarityMiner()(embedding, target) if mined else None
+    expected, expected_grad = value_and_grad(
+        pml_losses.TripletMarginLoss(margin=0.5), embedding, target, pairs
+    )
+    value, grad = value_and_grad(TripletMarginLoss(margin=0.5), embedding, target, pairs)
+    assert value == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.05, 2.5])
+def test_triplet_loss_equals_pml_for_other_margins_and_batch_sizes(margin):
+    for n in (2, 3, 17, 150):
+        embedding, target = batch(n, n=n, n_classes=3)
+        pairs = MultiSimilarityMiner()(embedding, target)
+        expected = pml_losses.TripletMarginLoss(margin=margin)(embedding, target, pairs)
+        value = TripletMarginLoss(margin=margin)(embedding, target, pairs)
+        assert value.item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-7)
+
+
+def test_triplet_loss_is_zero_with_a_graph_when_no_triplet_violates():
+    embedding = torch.tensor([[1.0, 0.0], [1.0, 0.01], [-1.0, 0.0]], requires_grad=True)
+    value = TripletMarginLoss(margin=0.1)(embedding, torch.tensor([0, 0, 1]))
+    value.backward()
+    assert value.item() == 0.0 and torch.equal(embedding.grad, torch.zeros_like(embedding))
+
+
+def test_triplet_loss_rejects_a_triplet_tuple():
+    embedding, target = batch(0)
+    with pytest.raises(ValueError, match="pairs"):
+        TripletMarginLoss()(embedding, target, (target, target, target))
+
+
+def readable_hybrid(logits, embedding, target, focal_variance, alpha=0.5):
+    """Paper §3.2.3 with every metric part from pytorch-metric-learning."""
+    pairs = MultiSimilarityMiner()(embedding, target)
+    supcon = pml_losses.SupConLoss(temperature=0.2)(embedding, target)
+    triplet = pml_losses.TripletMarginLoss(margin=0.5)(embedding, target, pairs)
+    return alpha * focal_variance(logits, embedding, target) + (1 - alpha) * (supcon + triplet)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n_classes", [1, 2, 4])
+def test_hybrid_loss_equals_the_pml_composition(seed, n_classes):
+    embedding, target = batch(seed, n_classes=n_classes)
+    logits = torch.randn(64, 4, generator=torch.Generator().manual_seed(seed + 100))
+    torch.manual_seed(seed)
+    focal_variance = FocalVarianceLoss(4)
+    hybrid = HybridLoss.paper(focal_variance)
+    fast = hybrid((logits, embedding), target)
+    expected = readable_hybrid(logits, embedding, target, focal_variance)
+    assert fast.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_attention_equals_torch_multihead_attention_with_gradients():
+    torch.manual_seed(0)
+    attention = FeatureSelfAttention(16)
+    x = torch.randn(64, 16, requires_grad=True)
+    fast, generic = attention(x), attention.generic_forward(x)
+    torch.testing.assert_close(fast, generic)
+    fast_grads = torch.autograd.grad(fast.square().sum(), [x, *attention.parameters()])
+    generic_grads = torch.autograd.grad(generic.square().sum(), [x, *attention.parameters()])
+    for fast_grad, generic_grad in zip(fast_grads, generic_grads):
+        torch.testing.assert_close(fast_grad, generic_grad, rtol=1e-4, atol=1e-4)
+
+
+def test_logits_method_equals_the_first_output_of_forward():
+    torch.manual_seed(0)
+    net = QCLMixNet(6, 3).eval()
+    x = torch.randn(10, 6)
+    torch.testing.assert_close(net.logits(x), net(x)[0])
+
+
+def test_tensor_batches_visit_every_row_once_in_fresh_tensors():
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    y = np.arange(10)
+    generator = torch.Generator().manual_seed(0)
+    batches = TensorBatches(Dataset(X, y), batch_size=4, shuffle=True, generator=generator)
+    seen = []
+    for Xb, yb in batches:
+        assert not Xb._is_view() and Xb.data_ptr() != batches.X.data_ptr()
+        torch.testing.assert_close(Xb[:, 0], 2.0 * yb.float())
+        seen.extend(yb.tolist())
+    assert sorted(seen) == list(range(10)) and len(batches) == 3
+    Xb.fill_(-1.0)  # a batch callback writing into the batch leaves the data alone
+    assert (batches.X >= 0).all()
+
+
+def test_tensor_batches_drop_last_and_unshuffled_order():
+    X, y = np.zeros((9, 2), dtype=np.float32), np.arange(9)
+    dropped = TensorBatches(Dataset(X, y), batch_size=4, shuffle=True, drop_last=True)
+    assert len(dropped) == 2 and sum(len(yb) for _, yb in dropped) == 8
+    ordered = TensorBatches(Dataset(X, y), batch_size=4)
+    assert [yb.tolist() for _, yb in ordered] == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    assert [yb for _, yb in TensorBatches(Dataset(X, None), batch_size=5)] == [None, None]
+
+
+def test_tensor_batches_shuffle_is_reproducible_from_the_generator():
+    X, y = np.zeros((50, 1), dtype=np.float32), np.arange(50)
+
+    def orders(seed):
+        batches = TensorBatches(Dataset(X, y), batch_size=8, shuffle=True,
+                                generator=torch.Generator().manual_seed(seed))
+        return [torch.cat([yb for _, yb in batches]).tolist() for _ in range(2)]
+
+    first = orders(3)
+    assert first == orders(3) and first[0] != first[1] and first != orders(4)
+
+
+def test_fit_threads_are_set_during_fit_and_restored():
+    seen = []
+
+    class Spy(QCLMixClassifier):
+        def _build_module(self, n_features, n_classes):
+            seen.append(torch.get_num_threads())
+            return super()._build_module(n_features, n_classes)
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Spy(max_epochs=1, n_threads=1, random_state=0).fit(X, y)
+        Spy(max_epochs=1, n_threads=None, random_state=0).fit(X, y)
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
