@@ -1,6 +1,10 @@
 """Self-attention recalibration of one sample's features (paper §3.2.1, step 2)."""
 
+import math
+
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class FeatureSelfAttention(nn.Module):
@@ -9,6 +13,14 @@ class FeatureSelfAttention(nn.Module):
     ``out = x + attn(x, x, x)`` with ``nn.MultiheadAttention(embed_dim=D,
     num_heads=1)``. Each sample is its own sequence, so no sample's output ever
     depends on the other rows of the batch.
+
+    ``forward`` evaluates that attention for a sequence of one token directly
+    from the ``nn.MultiheadAttention`` parameters: query, key and value
+    projections, the scaled score ``q . k / sqrt(D)``, its softmax over the
+    single key (exactly 1, or NaN once the score overflows, as in the generic
+    kernel), the weighted value and the output projection. Same values and
+    gradients as calling the module, without the reshapes and batched
+    matrix products of the generic kernel that dominate on small batches.
 
     Parameters
     ----------
@@ -21,6 +33,15 @@ class FeatureSelfAttention(nn.Module):
         self.attention = nn.MultiheadAttention(embed_dim=dim, num_heads=1, batch_first=True)
 
     def forward(self, x):
+        attention = self.attention
+        # in_proj stacks the query, key and value projections, in this order.
+        query, key, value = F.linear(x, attention.in_proj_weight, attention.in_proj_bias).chunk(3, 1)
+        score = (query * key).sum(dim=1, keepdim=True) / math.sqrt(attention.embed_dim)
+        weight = torch.softmax(score, dim=1)  # over the one key
+        return x + attention.out_proj(weight * value)
+
+    def generic_forward(self, x):
+        """The same map through ``nn.MultiheadAttention`` itself (for tests)."""
         sequence = x.unsqueeze(1)  # (batch, 1, dim): one token per sample
         attended, _ = self.attention(sequence, sequence, sequence, need_weights=False)
         return x + attended.squeeze(1)

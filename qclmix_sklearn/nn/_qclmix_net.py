@@ -68,3 +68,7 @@ class QCLMixNet(nn.Module):
     def forward(self, x):
         representation = self.encoder(x)
         return self.classifier(representation), self.projection(representation)
+
+    def logits(self, x):
+        """The class logits alone: prediction skips the projection head."""
+        return self.classifier(self.encoder(x))
