@@ -5,6 +5,31 @@ import torch
 from skorch.callbacks import Callback
 
 
+def _draw(rng, n, alpha):
+    """Uniform numbers choosing each partner and the anchors' weights lam."""
+    uniform = rng.random(n)
+    lam = rng.beta(alpha, alpha, size=n)
+    return uniform, np.maximum(lam, 1.0 - lam)
+
+
+def _mix(X, features, n_neighbors, uniform, lam):
+    """The mix of X given the draws (tensors on X's device)."""
+    n = X.shape[0]
+    k = min(n_neighbors, n - 1)
+    if k < 1:
+        return X.clone(), torch.zeros(n, dtype=torch.long, device=X.device), torch.ones_like(lam)
+    space = X if features is None else features
+    distances = torch.cdist(space, space)
+    distances.fill_diagonal_(float("inf"))
+    neighbours = distances.topk(k, dim=1, largest=False).indices
+    # uniform < 1, so the pick is one of 0 .. k-1, each with probability 1/k.
+    pick = (uniform * k).long().clamp_(max=k - 1)
+    partner = neighbours.gather(1, pick[:, None]).squeeze(1)
+    weight = lam[:, None]
+    X_mix = weight * X + (1.0 - weight) * X[partner]
+    return X_mix, partner, lam
+
+
 def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
     """Mix every row of a batch with one of its nearest neighbours in the batch.
 
@@ -12,7 +37,8 @@ def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
     itself excluded, ``k`` capped at ``len(X) - 1``) is drawn uniformly, and
     ``x_mix = lam * x_i + (1 - lam) * x_j`` with ``lam = max(l, 1 - l)``,
     ``l ~ Beta(alpha, alpha)``, so the anchor always dominates its mix and
-    keeps its own label.
+    keeps its own label. Neighbours come from the batch only: no N x N matrix
+    of the training set is ever formed.
 
     Parameters
     ----------
@@ -36,20 +62,10 @@ def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
         Weight of the anchor in its mix.
     """
     rng = np.random.default_rng() if rng is None else rng
-    n = X.shape[0]
-    k = min(n_neighbors, n - 1)
-    if k < 1:
-        return X.clone(), torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=X.dtype)
-    space = X if features is None else features
-    distances = torch.cdist(space, space)
-    distances.fill_diagonal_(float("inf"))
-    neighbours = distances.topk(k, dim=1, largest=False).indices
-    pick = torch.from_numpy(rng.integers(k, size=n)).to(neighbours.device)
-    partner = neighbours[torch.arange(n, device=neighbours.device), pick]
-    lam = rng.beta(alpha, alpha, size=n)
-    lam = torch.from_numpy(np.maximum(lam, 1.0 - lam)).to(X.device, X.dtype)
-    X_mix = lam[:, None] * X + (1.0 - lam[:, None]) * X[partner]
-    return X_mix, partner, lam
+    uniform, lam = _draw(rng, X.shape[0], alpha)
+    uniform = torch.from_numpy(uniform).to(X.device, X.dtype)
+    lam = torch.from_numpy(lam).to(X.device, X.dtype)
+    return _mix(X, features, n_neighbors, uniform, lam)
 
 
 class KNNMixup(Callback):
@@ -57,11 +73,16 @@ class KNNMixup(Callback):
 
     Design choice: skorch hands ``on_batch_begin`` the very batch tensor that
     the training step then uses, so the mix is written into it in place. That
-    is safe because the DataLoader collates a fresh tensor for every batch;
-    the callback refuses a batch that is a view of other data, which would
-    otherwise be corrupted. Validation and prediction batches are never mixed
-    (``training`` is False for them), and labels are left as they are: the
-    loss is supervised by the anchor's own label.
+    is safe because the training batch iterators (skorch's ``DataLoader`` or
+    :class:`~qclmix_sklearn._tensor_batches.TensorBatches`) give a freshly
+    allocated tensor for every batch; the callback refuses a batch that is a
+    view of other data, which would otherwise be corrupted. Validation and
+    prediction batches are never mixed (``training`` is False for them), and
+    labels are left as they are: the loss is supervised by the anchor's own
+    label.
+
+    The random draws of a whole epoch are made at its start and moved to the
+    network's device at once: no host-to-device copy per batch.
 
     Parameters
     ----------
@@ -85,7 +106,16 @@ class KNNMixup(Callback):
 
     def initialize(self):
         self.rng_ = np.random.default_rng(self.random_state)
+        self.draws_ = None
         return self
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        n = len(dataset_train) if dataset_train is not None else 0
+        self.draws_ = self._epoch_draws(n, getattr(net, "device", "cpu"))
+
+    def _epoch_draws(self, n, device):
+        uniform, lam = _draw(self.rng_, n, self.alpha)
+        return torch.from_numpy(np.stack([uniform, lam])).to(device, torch.float32), 0
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if not training:
@@ -93,10 +123,14 @@ class KNNMixup(Callback):
         X = batch[0]
         if not isinstance(X, torch.Tensor) or X._is_view():
             raise TypeError("KNNMixup needs each training batch as a freshly collated tensor.")
+        n = X.shape[0]
+        if self.draws_ is None or self.draws_[1] + n > self.draws_[0].shape[1]:
+            self.draws_ = self._epoch_draws(n, X.device)  # outside skorch's epoch loop
+        draws, used = self.draws_
+        self.draws_ = draws, used + n
+        uniform, lam = draws[:, used:used + n].to(X.device, X.dtype)
         features = self._embedding(net, X) if self.space == "embedding" else None
-        X_mix, _, _ = knn_mixup(
-            X, n_neighbors=self.n_neighbors, alpha=self.alpha, rng=self.rng_, features=features
-        )
+        X_mix, _, _ = _mix(X, features, self.n_neighbors, uniform, lam)
         X.copy_(X_mix)
 
     @staticmethod

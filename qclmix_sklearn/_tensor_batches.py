@@ -1,0 +1,68 @@
+"""A skorch batch iterator over whole-data tensors (no per-sample collation)."""
+
+import math
+
+import torch
+
+
+class TensorBatches:
+    """Mini-batches sliced from tensors that hold the whole data set.
+
+    skorch's default ``DataLoader`` fetches every sample through
+    ``Dataset.__getitem__`` and collates the batch row by row, which costs
+    more than a training step of a small network. This iterator turns the
+    data into tensors once (sharing the numpy memory on the CPU; one copy to
+    a GPU) and takes each batch with a single indexing operation.
+
+    Training batches (``shuffle=True``) come from ``X[indices]``, i.e. freshly
+    allocated tensors that a batch callback may modify in place (as
+    :class:`~qclmix_sklearn._mixup.KNNMixup` does) without touching the data.
+    Unshuffled batches are slices (views) of the data: only for reading.
+
+    The call signature is that of ``torch.utils.data.DataLoader``, so it is
+    passed to skorch as ``iterator_train`` / ``iterator_valid``.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset
+        Holds ``X`` (2-d array) and ``y`` (1-d array or None).
+    batch_size : int
+        Rows per batch.
+    shuffle : bool, default=False
+        Visit the rows in a new random order every epoch.
+    drop_last : bool, default=False
+        Skip a last, incomplete batch.
+    generator : torch.Generator or None, default=None
+        Source of the shuffling order (CPU generator).
+    device : str or torch.device, default='cpu'
+        Where the data tensors, and so every batch, live.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, generator=None,
+                 device="cpu"):
+        self.X = torch.as_tensor(dataset.X).to(device)
+        y = dataset.y
+        self.y = None if y is None else torch.as_tensor(y).to(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = generator
+        self.device = self.X.device
+
+    def __len__(self):
+        rounding = math.floor if self.drop_last else math.ceil
+        return rounding(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        stop = len(self) * self.batch_size
+        if self.shuffle:
+            # One host-to-device copy per epoch, none per batch.
+            order = torch.randperm(n, generator=self.generator).to(self.device)
+        for start in range(0, min(stop, n), self.batch_size):
+            if self.shuffle:
+                rows = order[start:start + self.batch_size]
+                yield self.X[rows], None if self.y is None else self.y[rows]
+            else:
+                end = start + self.batch_size
+                yield self.X[start:end], None if self.y is None else self.y[start:end]
