@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import pickle
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,8 @@ class Job:
     inner_cv: int = 3
     store_embedding: bool = False
     n_threads: int = None
+    #: (host, pid) of the run's main process: a worker on that host stops when it is gone
+    owner: tuple = None
 
     @property
     def key(self):
@@ -214,30 +217,90 @@ def run_job_in_interpreter(job, timeout):
         source, target = os.path.join(folder, "job.pkl"), os.path.join(folder, "result.pkl")
         with open(source, "wb") as file:
             pickle.dump(job, file)
+        command = [sys.executable, "-m", f"{__package__}._pickled_job", source, target]
         start = time.perf_counter()
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", f"{__package__}._pickled_job", source, target],
-                timeout=timeout,
-                capture_output=True,
-                text=True,
-            )
-        except subprocess.TimeoutExpired:  # subprocess.run kills the child before raising this
-            return _timeout_result(job, timeout, time.perf_counter() - start)
-        if completed.returncode == 0 and os.path.exists(target):
-            with open(target, "rb") as file:
-                return pickle.load(file)
+        with open(os.path.join(folder, "stderr.txt"), "w+") as stderr:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+            try:
+                finished = _wait(job, start, timeout, lambda seconds: _exited(process, seconds))
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+            if not finished:
+                return _timeout_result(job, timeout, time.perf_counter() - start)
+            if process.returncode == 0 and os.path.exists(target):
+                with open(target, "rb") as file:
+                    return pickle.load(file)
+            stderr.seek(0)
+            message = stderr.read().strip()[-2000:]
         result = job.base_result()
         result.update(
             status="failed",
             versions=library_versions(),
-            error=f"the job's interpreter exited with code {completed.returncode}: "
-            f"{completed.stderr.strip()[-2000:]}",
+            error=f"the job's interpreter exited with code {process.returncode}: {message}",
         )
         return result
 
 
+def _exited(process, seconds):
+    try:
+        process.wait(seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _wait(job, start, timeout, ready):
+    """Wait until ``ready(seconds)`` is true or ``timeout`` passes; False on timeout.
+
+    In a local worker, exit at once when the run's main process is gone (killed), so that no
+    orphaned job goes on computing.
+    """
+    watch_owner = _is_local_owner(job.owner)
+    while True:
+        if watch_owner and not _alive(job.owner[1]):
+            raise SystemExit("the run's main process is gone")
+        remaining = timeout - (time.perf_counter() - start)
+        if remaining <= 0:
+            return False
+        if ready(min(1.0, remaining)):
+            return True
+
+
+def _is_local_owner(owner):
+    return owner is not None and owner[0] == socket.gethostname() and owner[1] != os.getpid()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process that its parent has not reaped yet is a zombie: gone for us
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def exit_with_parent(poll_seconds=1.0):
+    """Exit this process when its parent dies (a killed run must not leave orphans computing)."""
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _child(job, connection):
+    exit_with_parent()
     try:
         connection.send(execute(job))
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: not a failure of the job
@@ -274,7 +337,7 @@ def run_job(job, timeout=None):
     process.start()
     sender.close()
     try:
-        if receiver.poll(timeout):
+        if _wait(job, start, timeout, receiver.poll):
             try:
                 result = receiver.recv()
             except EOFError:

@@ -6,10 +6,11 @@ Used where a worker may not fork children (daemonic Dask workers) but a job need
 import pickle
 import sys
 
-from ._job import execute
+from ._job import execute, exit_with_parent
 
 
 def main(source, target):
+    exit_with_parent()
     with open(source, "rb") as file:
         job = pickle.load(file)
     result = execute(job)

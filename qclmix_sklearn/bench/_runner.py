@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -335,6 +336,7 @@ def run_suite(
         threads = 1
     for job in jobs:
         job.n_threads = threads
+        job.owner = (socket.gethostname(), os.getpid())
     from tqdm.auto import tqdm
 
     bar = tqdm(
