@@ -245,3 +245,36 @@ def test_time_limit_in_a_fresh_interpreter(tmp_path):
     assert ok["status"] == "ok" and 0 <= ok["f1_macro"] <= 1
     stopped = run_job_in_interpreter(job(make("runaway")[0]), timeout=3)
     assert stopped["status"] == "timeout"
+
+
+def test_worker_stops_its_job_when_the_run_is_gone():
+    """A local worker whose main process was killed stops the job instead of computing for nothing."""
+    import socket
+    import subprocess
+    import sys
+
+    from qclmix_sklearn.bench._job import Job, run_job
+    from qclmix_sklearn.bench._models import wrap
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid is free
+    bunch = load("two")
+    y = (bunch.target == "pos").astype(int)
+    ((fold, seed, train, test),) = splits("paper", y)
+    job = Job(
+        dataset="two",
+        model="runaway",
+        protocol="paper",
+        fold=fold,
+        seed=seed,
+        param_hash="h",
+        suite="fake",
+        estimator=wrap(make("runaway")[0])[0],
+        X=bunch.data,
+        y=y,
+        train=train,
+        test=test,
+        owner=(socket.gethostname(), dead.pid),
+    )
+    with pytest.raises(SystemExit, match="main process is gone"):
+        run_job(job, timeout=600)
