@@ -248,7 +248,7 @@ def test_time_limit_in_a_fresh_interpreter(tmp_path):
 
 
 def test_worker_stops_its_job_when_the_run_is_gone():
-    """A local worker whose main process was killed stops the job instead of computing for nothing."""
+    """A local worker whose main process was killed stops its job instead of computing on."""
     import socket
     import subprocess
     import sys
@@ -278,3 +278,25 @@ def test_worker_stops_its_job_when_the_run_is_gone():
     )
     with pytest.raises(SystemExit, match="main process is gone"):
         run_job(job, timeout=600)
+
+
+def test_infrastructure_failure_stops_the_run_but_keeps_results(tmp_path, monkeypatch):
+    from qclmix_sklearn.bench import _runner
+
+    calls = []
+
+    def flaky(job, timeout):
+        calls.append(job.model)
+        if len(calls) == 2:
+            raise RuntimeError("worker lost")
+        return _runner.run_job.__wrapped__(job, timeout)
+
+    flaky.__wrapped__ = _runner.run_job
+    monkeypatch.setattr(_runner, "run_job", flaky)
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(
+            fake_suite(models=["dummy", "lr", "qclmix"], datasets=["two"]), store, progress=False
+        )
+        assert summary.interrupted and "RuntimeError: worker lost" in summary.error
+        assert "re-run the same command" in summary.line()
+        assert len(store) == 1

@@ -216,6 +216,8 @@ def _run(args, parser):
             from ._report import build_report
 
             print(f"report: {build_report(store, args.report)}")
+    if summary.error:
+        return 1
     return 130 if summary.interrupted else 0
 
 

@@ -37,6 +37,7 @@ class RunSummary:
     )  # (dataset, model, fold, seed, status, first error line)
     skipped_datasets: dict = field(default_factory=dict)
     interrupted: bool = False
+    error: str = None  # why the run stopped early, when it was not Ctrl-C
 
     def line(self):
         ran = sum(self.counts.values())
@@ -48,7 +49,8 @@ class RunSummary:
         if self.skipped_datasets:
             text += f"; dataset(s) not available: {', '.join(self.skipped_datasets)}"
         if self.interrupted:
-            text += " -- INTERRUPTED: re-run the same command to resume"
+            reason = f" ({self.error})" if self.error else ""
+            text += f" -- INTERRUPTED{reason}: re-run the same command to resume"
         return text
 
 
@@ -359,6 +361,9 @@ def run_suite(
                         bar.set_postfix(not_ok=bad)
     except KeyboardInterrupt:
         summary.interrupted = True
+    except Exception as exc:  # noqa: BLE001 - e.g. a lost cluster worker: keep what is stored
+        summary.interrupted = True
+        summary.error = f"{type(exc).__name__}: {exc}"
     finally:
         bar.close()
     return summary
