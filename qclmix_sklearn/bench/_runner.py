@@ -339,6 +339,8 @@ def run_suite(
     for job in jobs:
         job.n_threads = threads
         job.owner = (socket.gethostname(), os.getpid())
+    # Connect before the try: a wrong backend or scheduler is an error of the command, not of a job.
+    context = _backend_context(backend, scheduler) if jobs else contextlib.nullcontext()
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -350,8 +352,8 @@ def run_suite(
         dynamic_ncols=True,
     )
     try:
-        if jobs:
-            with _backend_context(backend, scheduler):
+        with context:
+            if jobs:
                 parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
                 for result in parallel(delayed(run_job)(job, timeout) for job in jobs):
                     record(result)
