@@ -9,7 +9,14 @@ from skorch.dataset import Dataset
 
 from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn._tensor_batches import TensorBatches
-from qclmix_sklearn.losses import FocalVarianceLoss, HybridLoss, TripletMarginLoss
+from qclmix_sklearn.losses import (
+    FocalVarianceLoss,
+    HybridLoss,
+    MultiSimilarityMiner as MaskMiner,
+    SupConLoss,
+    TripletMarginLoss,
+)
+from qclmix_sklearn.losses._pair_masks import pair_masks
 from qclmix_sklearn.nn import FeatureSelfAttention, QCLMixNet
 
 
@@ -52,6 +59,38 @@ def test_triplet_loss_equals_pml_for_other_margins_and_batch_sizes(margin):
         assert value.item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-7)
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n_classes", [1, 2, 5, 64])
+@pytest.mark.parametrize("epsilon", [0.1, 0.5])
+def test_miner_masks_are_pml_miner_pairs(seed, n_classes, epsilon):
+    embedding, target = batch(seed, n_classes=n_classes)
+    expected = pair_masks(target, MultiSimilarityMiner(epsilon=epsilon)(embedding, target))
+    positive, negative = MaskMiner(epsilon=epsilon)(embedding, target)
+    assert torch.equal(positive, expected[0]) and torch.equal(negative, expected[1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n_classes", [1, 2, 5, 64])
+@pytest.mark.parametrize("temperature", [0.1, 0.2])
+def test_supcon_equals_pml_on_random_batches(seed, n_classes, temperature):
+    embedding, target = batch(seed, n_classes=n_classes)
+    expected, expected_grad = value_and_grad(
+        pml_losses.SupConLoss(temperature=temperature), embedding, target
+    )
+    value, grad = value_and_grad(SupConLoss(temperature=temperature), embedding, target)
+    assert value == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_mask_triplet_after_mask_miner_equals_pml_pipeline():
+    for seed in range(5):
+        embedding, target = batch(seed, n_classes=4)
+        pml_pairs = MultiSimilarityMiner()(embedding, target)
+        expected = pml_losses.TripletMarginLoss(margin=0.5)(embedding, target, pml_pairs)
+        value = TripletMarginLoss(margin=0.5)(embedding, target, MaskMiner()(embedding, target))
+        assert value.item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-7)
+
+
 def test_triplet_loss_is_zero_with_a_graph_when_no_triplet_violates():
     embedding = torch.tensor([[1.0, 0.0], [1.0, 0.01], [-1.0, 0.0]], requires_grad=True)
     value = TripletMarginLoss(margin=0.1)(embedding, torch.tensor([0, 0, 1]))
@@ -61,7 +100,7 @@ def test_triplet_loss_is_zero_with_a_graph_when_no_triplet_violates():
 
 def test_triplet_loss_rejects_a_triplet_tuple():
     embedding, target = batch(0)
-    with pytest.raises(ValueError, match="pairs"):
+    with pytest.raises(ValueError, match="pairs must be"):
         TripletMarginLoss()(embedding, target, (target, target, target))
 
 
@@ -159,3 +198,23 @@ def test_fit_threads_are_set_during_fit_and_restored():
         assert seen == [1, 2] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_forward_only_validation_scores_the_kept_weights():
+    from sklearn.metrics import f1_score
+    from sklearn.utils import check_random_state
+
+    from qclmix_sklearn._validation_split import validation_split
+
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    X = rng.normal(size=(300, 5)) + y[:, None]
+    model = QCLMixClassifier(max_epochs=4, random_state=0).fit(X, y)
+    seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
+    _, valid_idx = validation_split(y, 0.2, seed)
+    history = model.net_.history
+    assert "valid_loss" not in history[-1]
+    assert sum(history[-1, "batches", :, "valid_batch_size"]) == len(valid_idx)
+    recorded = history[model.best_epoch_ - 1, "valid_f1"]
+    actual = f1_score(y[valid_idx], model.predict(X[valid_idx]), average="macro")
+    assert recorded == pytest.approx(actual, abs=1e-12)

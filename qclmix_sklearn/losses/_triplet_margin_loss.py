@@ -4,26 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
-def pair_masks(target, indices_tuple=None):
-    """Boolean (anchor, other) masks of the positive and the negative pairs.
-
-    ``indices_tuple`` is a miner's ``(a1, p, a2, n)``; ``None`` takes every
-    pair: same label (the anchor itself excluded) or different label.
-    """
-    same = target[:, None] == target[None, :]
-    if indices_tuple is None:
-        positive = same.clone()
-        positive.fill_diagonal_(False)
-        return positive, ~same
-    if len(indices_tuple) != 4:
-        raise ValueError("indices_tuple must be the (a1, p, a2, n) pairs of a pair miner.")
-    a1, p, a2, n = indices_tuple
-    positive = torch.zeros_like(same)
-    negative = torch.zeros_like(same)
-    positive[a1, p] = True
-    negative[a2, n] = True
-    return positive, negative
+from ._pair_masks import pair_masks
 
 
 class TripletMarginLoss(nn.Module):
@@ -61,8 +42,9 @@ class TripletMarginLoss(nn.Module):
         super().__init__()
         self.margin = margin
 
-    def forward(self, embedding, target, indices_tuple=None):
-        positive, negative = pair_masks(target, indices_tuple)
+    def forward(self, embedding, target, pairs=None):
+        """``pairs``: None (all pairs), (positive, negative) masks or pml's (a1, p, a2, n)."""
+        positive, negative = pair_masks(target, pairs)
         normalised = F.normalize(embedding, p=2, dim=1)
         distance = torch.cdist(normalised, normalised).double()
         with torch.no_grad():

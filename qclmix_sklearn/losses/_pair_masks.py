@@ -1,0 +1,35 @@
+"""Positive and negative pairs of a batch as boolean matrices."""
+
+import torch
+
+
+def label_pair_masks(target):
+    """All pairs: ``positive[a, b]`` same label (``a != b``), ``negative[a, b]`` different."""
+    same = target[:, None] == target[None, :]
+    positive = same.clone()
+    positive.fill_diagonal_(False)
+    return positive, ~same
+
+
+def pair_masks(target, pairs=None):
+    """The (positive, negative) masks of ``pairs``.
+
+    ``pairs`` is ``None`` (every pair, from the labels), a ``(positive,
+    negative)`` pair of boolean masks (as :class:`MultiSimilarityMiner`
+    returns) or a pytorch-metric-learning pair tuple ``(a1, p, a2, n)``.
+    """
+    if pairs is None:
+        return label_pair_masks(target)
+    if len(pairs) == 2:
+        return pairs
+    if len(pairs) != 4:
+        raise ValueError(
+            "pairs must be (positive, negative) masks or a pair miner's (a1, p, a2, n)."
+        )
+    a1, p, a2, n = pairs
+    size = (len(target), len(target))
+    positive = torch.zeros(size, dtype=torch.bool, device=target.device)
+    negative = torch.zeros(size, dtype=torch.bool, device=target.device)
+    positive[a1, p] = True
+    negative[a2, n] = True
+    return positive, negative

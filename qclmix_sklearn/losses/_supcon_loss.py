@@ -1,0 +1,47 @@
+"""Supervised contrastive loss on boolean pair masks."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._pair_masks import label_pair_masks
+
+
+class SupConLoss(nn.Module):
+    """pytorch-metric-learning's ``SupConLoss`` (Khosla et al. 2020), on masks.
+
+    With ``s`` the cosine similarity and ``tau`` the temperature, anchor ``a``
+    has ``l_a = -mean_{p in P(a)} log softmax_{b != a}(s(a, .) / tau)[p]``; the
+    loss is the mean of the ``l_a > 0`` (pml's ``AvgNonZeroReducer``), zero when
+    the batch has no positive or no negative pair. Same operations as pml
+    (including its stabilising shift by the row maximum), without pml's
+    conversions between masks and index tuples (tested against pml).
+
+    Parameters
+    ----------
+    temperature : float, default=0.1
+        tau (pml's default; the paper uses 0.2).
+    """
+
+    def __init__(self, temperature=0.1):
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, embedding, target):
+        positive, negative = label_pair_masks(target)
+        normalised = F.normalize(embedding, p=2, dim=1)
+        logits = (normalised @ normalised.t()) / self.temperature
+        logits = logits - logits.amax(dim=1, keepdim=True).detach()
+        others = positive | negative  # every b != a
+        lowest = torch.finfo(logits.dtype).min
+        denominator = torch.logsumexp(logits.masked_fill(~others, lowest), dim=1, keepdim=True)
+        denominator = denominator.masked_fill(~others.any(dim=1, keepdim=True), 0.0)
+        log_prob = logits - denominator
+        positive = positive.to(logits.dtype)
+        n_positive = positive.sum(dim=1)
+        losses = -(positive * log_prob).sum(dim=1) / (n_positive + torch.finfo(logits.dtype).tiny)
+        counted = (losses > 0).to(logits.dtype)
+        # A batch without positive or negative pairs gives no counted anchor.
+        counted = counted * (positive.any() & negative.any())
+        n_counted = counted.sum()
+        return (losses * counted).sum() / n_counted.clamp_min(1)
