@@ -17,16 +17,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ._callbacks import NonFiniteLossGuard, macro_f1_scorer
 from ._tensor_batches import TensorBatches
+from ._training_net import TrainingNet
 from ._validation_split import validation_split
 
 _PREDICT_CHUNK = 65536
+# Validation only predicts (see TrainingNet): large batches, same predictions.
+_VALID_BATCH = 8192
 
 
 def resolve_device(device):
@@ -233,7 +235,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         callbacks.extend(self._extra_callbacks(seed))
 
         generator = torch.Generator().manual_seed(seed)
-        return NeuralNet(
+        return TrainingNet(
             module=self._build_module(n_features, n_classes),
             criterion=self._build_criterion(n_classes),
             optimizer=torch.optim.AdamW,
@@ -253,6 +255,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             iterator_train__device=device,
             iterator_valid=TensorBatches,
             iterator_valid__device=device,
+            iterator_valid__batch_size=max(self.batch_size, _VALID_BATCH),
             train_split=predefined_split(valid_data) if valid_data is not None else None,
             predict_nonlinearity=lambda logits: torch.softmax(logits, dim=-1),
             callbacks=callbacks,
@@ -352,7 +355,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     def _restore_net(self, weights):
         module = self._build_module(self.n_features_in_, len(self.classes_))
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-        net = NeuralNet(module=module, criterion=torch.nn.CrossEntropyLoss, device="cpu")
+        net = TrainingNet(module=module, criterion=torch.nn.CrossEntropyLoss, device="cpu")
         net.initialize()
         return net
 
