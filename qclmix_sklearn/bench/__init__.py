@@ -1,6 +1,14 @@
 """Benchmark of QCLMixClassifier, its ablations and the 20 baselines (SPEC §6).
 
-Command line: ``qclmix-bench run --suite quick``, ``qclmix-bench report``, ``qclmix-bench list``.
+Command line (see ``qclmix-bench --help``)::
+
+    qclmix-bench run --suite quick          # a few minutes on 2 cores
+    qclmix-bench run --suite paper --protocol cv --n-jobs -1
+    qclmix-bench report --out qclmix-report
+    qclmix-bench list datasets
+
+Results go to an SQLite store (``qclmix-results.sqlite``), one row per (dataset, model, protocol,
+fold, seed, parameter hash), committed as each job finishes: re-running a command resumes it.
 """
 
 from ._models import QCLMIX_VARIANTS, list_models, make_model
