@@ -177,10 +177,10 @@ def test_inner_cv_guard_for_tiny_classes():
 def test_runaway_job_is_stopped_by_the_time_limit(tmp_path):
     suite = fake_suite(models=["runaway", "dummy"], datasets=["two"])
     with ResultStore(tmp_path / "r.sqlite") as store:
-        summary = run_suite(suite, store, timeout=3, n_jobs=1, progress=False)
+        summary = run_suite(suite, store, timeout=5, n_jobs=1, progress=False)
         frame = store.results().set_index("model")
     assert summary.counts == {"timeout": 1, "ok": 1}
-    assert "time limit of 3 s" in frame.loc["runaway", "error"]
+    assert "time limit of 5 s" in frame.loc["runaway", "error"]
 
 
 def test_unknown_names_and_missing_backends(tmp_path):
