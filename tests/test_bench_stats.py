@@ -99,3 +99,19 @@ def test_score_table_and_global_friedman(table):
         score_table(results, "nope")
     result = global_friedman({"f1_macro": f1, "accuracy": score_table(results, "accuracy")})
     assert result.statistic == pytest.approx(friedman_test(table).statistic)
+
+
+def test_paper_variant_of_the_global_test(table):
+    """The paper's §5.3.2 formula, metrics as blocks, on the ranks averaged over the metrics."""
+    from qclmix_sklearn.bench._stats import metrics_as_blocks_friedman
+
+    other = table.copy()
+    other["d"] += 0.5  # "d" wins every dataset on the second metric
+    result = metrics_as_blocks_friedman({"f1_macro": table, "accuracy": other})
+    r = (rank_table(table).mean() + rank_table(other).mean()) / 2
+    n, k = 2, 4
+    assert result.statistic == pytest.approx(
+        12 * n / (k * (k + 1)) * np.sum(r**2) - 3 * n * (k + 1)
+    )
+    assert (result.n_datasets, result.n_models) == (2, 4)
+    assert np.isnan(metrics_as_blocks_friedman({"f1_macro": table}).statistic)

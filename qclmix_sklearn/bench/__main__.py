@@ -47,8 +47,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="qclmix-bench",
         description="Benchmark QCLMixClassifier, its ablations and the 20 baselines (paper Tables "
-        "2-6, "
-        "Figures 2-5). Results go to an SQLite store; an interrupted run resumes where it stopped.",
+        "2-6, Figures 2-5). Results go to an SQLite store; an interrupted run resumes where it "
+        "stopped.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -56,8 +56,7 @@ def build_parser():
         "run",
         help="run a suite (skips jobs already in the results store)",
         description="Run a benchmark suite. Every finished job is committed to the store at once; "
-        "running "
-        "the same command again skips stored jobs, so an interrupted run resumes.",
+        "running the same command again skips stored jobs, so an interrupted run resumes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     suites_help = "; ".join(f"{name}: {suite.description}" for name, suite in SUITES.items())
@@ -70,8 +69,8 @@ def build_parser():
         choices=PROTOCOLS,
         default=None,
         help="paper: stratified 80/20 split with seed 42, baselines tuned by 3-fold GridSearchCV "
-        "on the "
-        "training part; cv: stratified k-fold repeated over --seeds. Default: the suite's (paper)",
+        "on the training part; cv: stratified k-fold repeated over --seeds. Default: the suite's "
+        "(paper)",
     )
     run.add_argument(
         "--datasets", type=_csv, default=None, help="comma-separated subset of the suite's datasets"
@@ -94,8 +93,7 @@ def build_parser():
         choices=BACKENDS,
         default="loky",
         help="loky: local processes; dask: a Dask distributed cluster (needs --scheduler); ray: a "
-        "Ray "
-        "cluster (needs the ray extra)",
+        "Ray cluster (needs the ray extra)",
     )
     run.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (tcp://host:8786) or Ray address"
@@ -104,8 +102,8 @@ def build_parser():
         "--timeout",
         type=_non_negative_float,
         default=None,
-        help="per-job time limit in seconds; a job over it is stopped and stored as 'timeout' "
-        "(0: no limit; default: the suite's)",
+        help="per-job time limit in seconds; a job over it is stopped and stored as 'timeout' (0: "
+        "no limit; default: the suite's)",
     )
     run.add_argument(
         "--retry-failed",
@@ -136,8 +134,7 @@ def build_parser():
         "report",
         help="build the Markdown report and figures from stored results",
         description="Write report.md with per-dataset tables, ranks, Friedman / Iman-Davenport "
-        "tests, "
-        "post-hoc test and the figures (PNG) into --out.",
+        "tests, post-hoc test and the figures (PNG) into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     report.add_argument("--db", default=DEFAULT_DB, help="SQLite results store")

@@ -107,6 +107,39 @@ def global_friedman(tables):
     return friedman_test(-averaged, ranks=averaged)
 
 
+def metrics_as_blocks_friedman(tables):
+    """The paper's global test (§5.3.2, Table 6 bottom row), reproduced for comparison.
+
+    It takes each model's average rank over datasets, averages it over the metrics and plugs it into
+    the Friedman formula with the N metrics as blocks. The metrics are not independent measurements
+    (they are computed from the same predictions), so prefer :func:`global_friedman`.
+    """
+    tables = [complete_cases(t) for t in tables.values() if not t.empty]
+    if not tables:
+        return FriedmanResult(
+            np.nan, np.nan, np.nan, np.nan, 0, 0, pd.Series(dtype=float), "no results"
+        )
+    datasets = sorted(set.intersection(*(set(t.index) for t in tables)))
+    models = sorted(set.intersection(*(set(t.columns) for t in tables)))
+    n, k = len(tables), len(models)
+    average = sum(rank_table(t.loc[datasets, models]).mean() for t in tables) / n
+    average = average.sort_values()
+    if not datasets or n < 2 or k < 3:
+        return FriedmanResult(
+            np.nan,
+            np.nan,
+            np.nan,
+            np.nan,
+            n,
+            k,
+            average,
+            f"needs at least 2 metrics and 3 models (have {n} and {k})",
+        )
+    chi2 = 12 * n / (k * (k + 1)) * float(np.sum(average.to_numpy() ** 2)) - 3 * n * (k + 1)
+    f, pf = _iman_davenport(chi2, n, k)
+    return FriedmanResult(chi2, float(stats.chi2.sf(chi2, k - 1)), f, pf, n, k, average)
+
+
 def _rank_se(n, k):
     return np.sqrt(k * (k + 1) / (6.0 * n))
 

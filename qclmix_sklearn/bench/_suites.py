@@ -110,8 +110,7 @@ SUITES = {
         name="quick",
         description=(
             "3 small datasets (ecoli, glass, balance_scale), QCLMix + 3 ablations at 20 epochs and "
-            "5 fast "
-            "baselines with grids of at most 4 points (MLP: 2): a few minutes on 2 cores"
+            "5 fast baselines with grids of at most 4 points (MLP: 2): a few minutes on 2 cores"
         ),
         datasets=["ecoli", "glass", "balance_scale"],
         models=[*QCLMIX_VARIANTS, *_QUICK_BASELINES],
