@@ -49,6 +49,16 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         SupCon temperature tau.
     triplet_margin : float, default=0.5
         Triplet margin.
+    group_size : int or None, default=None
+        ``None``: the paper's batch-level operations (kNN mixup partners,
+        SupCon, the mined triplets) see each whole batch. An int makes them
+        work within consecutive groups of this many rows of a batch (a
+        smaller last group apart; the metric terms are averaged over the
+        groups), so their cost grows with ``batch_size x group_size`` instead
+        of ``batch_size ** 2``; with ``batch_size`` at or below it nothing
+        changes. Large-batch mode for big data sets: ``batch_size=1024,
+        group_size=64, lr=4e-3, max_lr=4e-2`` (rates scaled by
+        sqrt(1024 / 64)); see the README's performance section.
     max_epochs : int, default=100
         Number of passes over the training data.
     batch_size : int, default=64
@@ -124,6 +134,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         "centroid_weight": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "triplet_margin": [Interval(Real, 0, None, closed="left")],
+        "group_size": [Interval(Integral, 2, None, closed="left"), None],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
@@ -141,6 +152,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         centroid_weight=0.8,
         temperature=0.2,
         triplet_margin=0.5,
+        group_size=None,
         max_epochs=100,
         batch_size=64,
         lr=1e-3,
@@ -176,6 +188,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         self.centroid_weight = centroid_weight
         self.temperature = temperature
         self.triplet_margin = triplet_margin
+        self.group_size = group_size
         self.n_threads = n_threads
 
     def _build_module(self, n_features, n_classes):
@@ -195,6 +208,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
             temperature=self.temperature,
             margin=self.triplet_margin,
             alpha=self.loss_alpha,
+            metric_group_size=self.group_size,
         )
 
     def _fit_threads(self):
@@ -203,7 +217,9 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
     def _extra_callbacks(self, seed):
         if not self.mixup:
             return []
-        mixup = KNNMixup(self.mixup_neighbors, self.mixup_alpha, self.mixup_space, seed)
+        mixup = KNNMixup(
+            self.mixup_neighbors, self.mixup_alpha, self.mixup_space, seed, self.group_size
+        )
         return [("knn_mixup", mixup)]
 
     @property

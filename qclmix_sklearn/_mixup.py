@@ -12,25 +12,48 @@ def _draw(rng, n, alpha):
     return uniform, np.maximum(lam, 1.0 - lam)
 
 
-def _mix(X, features, n_neighbors, uniform, lam):
-    """The mix of X given the draws (tensors on X's device)."""
-    n = X.shape[0]
+def _partners(space, n_neighbors, uniform):
+    """One of the k nearest other rows of each row of ``space`` (..., n, dim).
+
+    A row alone (n = 1) is its own partner: its mix is itself.
+    """
+    n = space.shape[-2]
     k = min(n_neighbors, n - 1)
     if k < 1:
-        return X.clone(), torch.zeros(n, dtype=torch.long, device=X.device), torch.ones_like(lam)
-    space = X if features is None else features
+        return torch.zeros(space.shape[:-1], dtype=torch.long, device=space.device)
     distances = torch.cdist(space, space)
-    distances.fill_diagonal_(float("inf"))
-    neighbours = distances.topk(k, dim=1, largest=False).indices
+    itself = torch.eye(n, dtype=torch.bool, device=space.device)
+    neighbours = distances.masked_fill(itself, float("inf")).topk(k, dim=-1, largest=False).indices
     # uniform < 1, so the pick is one of 0 .. k-1, each with probability 1/k.
     pick = (uniform * k).long().clamp_(max=k - 1)
-    partner = neighbours.gather(1, pick[:, None]).squeeze(1)
+    return neighbours.gather(-1, pick[..., None]).squeeze(-1)
+
+
+def _mix(X, features, n_neighbors, uniform, lam, group_size=None):
+    """The mix of X given the draws (tensors on X's device)."""
+    n = X.shape[0]
+    if n < 2:
+        return X.clone(), torch.zeros(n, dtype=torch.long, device=X.device), torch.ones_like(lam)
+    space = X if features is None else features
+    if group_size is None or n <= group_size:
+        partner = _partners(space, n_neighbors, uniform)
+    else:
+        # Partners within consecutive groups of rows, a smaller last group apart.
+        n_grouped = n // group_size * group_size
+        local = _partners(space[:n_grouped].unflatten(0, (-1, group_size)), n_neighbors,
+                          uniform[:n_grouped].unflatten(0, (-1, group_size)))
+        offsets = torch.arange(0, n_grouped, group_size, device=X.device)[:, None]
+        partner = [(local + offsets).flatten()]
+        if n_grouped < n:
+            rest = _partners(space[n_grouped:], n_neighbors, uniform[n_grouped:])
+            partner.append(rest + n_grouped)
+        partner = torch.cat(partner)
     weight = lam[:, None]
     X_mix = weight * X + (1.0 - weight) * X[partner]
     return X_mix, partner, lam
 
 
-def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
+def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None, group_size=None):
     """Mix every row of a batch with one of its nearest neighbours in the batch.
 
     For each anchor ``x_i`` one of its ``k`` nearest neighbours ``x_j`` (Euclidean,
@@ -52,6 +75,9 @@ def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
         Source of the random draws.
     features : torch.Tensor of shape (batch, n_dims) or None, default=None
         The space the neighbours are searched in; ``None`` uses ``X``.
+    group_size : int or None, default=None
+        Search the neighbours within consecutive groups of this many rows
+        (a smaller last group apart) rather than in the whole batch.
 
     Returns
     -------
@@ -65,7 +91,7 @@ def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None):
     uniform, lam = _draw(rng, X.shape[0], alpha)
     uniform = torch.from_numpy(uniform).to(X.device, X.dtype)
     lam = torch.from_numpy(lam).to(X.device, X.dtype)
-    return _mix(X, features, n_neighbors, uniform, lam)
+    return _mix(X, features, n_neighbors, uniform, lam, group_size)
 
 
 class KNNMixup(Callback):
@@ -96,13 +122,18 @@ class KNNMixup(Callback):
         gradient and in eval mode so BatchNorm statistics are not disturbed.
     random_state : int or None, default=None
         Seed of the draws; reset by ``initialize``.
+    group_size : int or None, default=None
+        Search partners within consecutive groups of this many rows of a
+        batch (see :func:`knn_mixup`); ``None``: the whole batch.
     """
 
-    def __init__(self, n_neighbors=5, alpha=0.2, space="input", random_state=None):
+    def __init__(self, n_neighbors=5, alpha=0.2, space="input", random_state=None,
+                 group_size=None):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
         self.space = space
         self.random_state = random_state
+        self.group_size = group_size
 
     def initialize(self):
         self.rng_ = np.random.default_rng(self.random_state)
@@ -130,7 +161,7 @@ class KNNMixup(Callback):
         self.draws_ = draws, used + n
         uniform, lam = draws[:, used:used + n].to(X.device, X.dtype)
         features = self._embedding(net, X) if self.space == "embedding" else None
-        X_mix, _, _ = _mix(X, features, self.n_neighbors, uniform, lam)
+        X_mix, _, _ = _mix(X, features, self.n_neighbors, uniform, lam, self.group_size)
         X.copy_(X_mix)
 
     @staticmethod

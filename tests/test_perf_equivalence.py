@@ -125,6 +125,44 @@ def test_hybrid_loss_equals_the_pml_composition(seed, n_classes):
     assert fast.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+@pytest.mark.parametrize("part", ["supcon", "miner", "triplet"])
+def test_grouped_metric_parts_equal_pml_on_each_group(part):
+    embedding, target = batch(7, n=5 * 32, n_classes=3)
+    target[:32] = 1  # one single-class group
+    groups, labels = embedding.unflatten(0, (5, 32)), target.unflatten(0, (5, 32))
+    if part == "supcon":
+        grouped = SupConLoss(temperature=0.2)(groups, labels)
+        expected = [pml_losses.SupConLoss(temperature=0.2)(e, t) for e, t in zip(groups, labels)]
+        torch.testing.assert_close(grouped, torch.stack(expected))
+    elif part == "miner":
+        positive, negative = MaskMiner()(groups, labels)
+        for g, (e, t) in enumerate(zip(groups, labels)):
+            expected = pair_masks(t, MultiSimilarityMiner()(e, t))
+            assert torch.equal(positive[g], expected[0]) and torch.equal(negative[g], expected[1])
+    else:
+        grouped = TripletMarginLoss(0.5)(groups, labels, MaskMiner()(groups, labels))
+        expected = [
+            pml_losses.TripletMarginLoss(margin=0.5)(e, t, MultiSimilarityMiner()(e, t))
+            for e, t in zip(groups, labels)
+        ]
+        torch.testing.assert_close(grouped, torch.stack(expected).float())
+
+
+def test_grouped_hybrid_loss_averages_the_metric_terms_of_the_groups():
+    embedding, target = batch(3, n=100, n_classes=4)
+    logits = torch.randn(100, 4, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    focal_variance = FocalVarianceLoss(4)
+    grouped = HybridLoss.paper(focal_variance, metric_group_size=32)((logits, embedding), target)
+    whole = HybridLoss.paper(focal_variance)
+    parts = [(0, 32), (32, 64), (64, 96), (96, 100)]
+    metric = torch.stack([whole._metric(embedding[i:j], target[i:j]) for i, j in parts]).mean()
+    expected = 0.5 * focal_variance(logits, embedding, target) + 0.5 * metric
+    assert grouped.item() == pytest.approx(expected.item(), rel=1e-6)
+    small = HybridLoss.paper(focal_variance, metric_group_size=100)((logits, embedding), target)
+    assert small.item() == pytest.approx(whole((logits, embedding), target).item(), rel=1e-6)
+
+
 def test_attention_equals_torch_multihead_attention_with_gradients():
     torch.manual_seed(0)
     attention = FeatureSelfAttention(16)
@@ -218,3 +256,18 @@ def test_forward_only_validation_scores_the_kept_weights():
     recorded = history[model.best_epoch_ - 1, "valid_f1"]
     actual = f1_score(y[valid_idx], model.predict(X[valid_idx]), average="macro")
     assert recorded == pytest.approx(actual, abs=1e-12)
+
+
+def test_grouped_mixup_takes_partners_within_each_group():
+    from qclmix_sklearn._mixup import knn_mixup
+
+    X = torch.randn(70, 3, generator=torch.Generator().manual_seed(0))
+    X_mix, partner, lam = knn_mixup(X, n_neighbors=3, rng=np.random.default_rng(0), group_size=32)
+    for start, stop in [(0, 32), (32, 64), (64, 70)]:
+        group = X[start:stop]
+        distances = torch.cdist(group, group)
+        distances.fill_diagonal_(float("inf"))
+        nearest = distances.topk(3, largest=False).indices + start
+        for i in range(start, stop):
+            assert partner[i] in nearest[i - start]
+    torch.testing.assert_close(X_mix, lam[:, None] * X + (1 - lam[:, None]) * X[partner])

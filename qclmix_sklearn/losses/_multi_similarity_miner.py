@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._pair_masks import label_pair_masks
+from ._pair_masks import any_pair, label_pair_masks
 
 
 class MultiSimilarityMiner(nn.Module):
@@ -18,6 +18,10 @@ class MultiSimilarityMiner(nn.Module):
     matrices; the same comparisons on the matrix itself give the masks
     directly (tested against pml).
 
+    Called on ``(n, dim)`` embeddings and ``(n,)`` labels it returns two
+    ``(n, n)`` masks; on ``(groups, n, dim)`` and ``(groups, n)``, each group
+    is mined on its own and the masks are ``(groups, n, n)``.
+
     Parameters
     ----------
     epsilon : float, default=0.1
@@ -30,14 +34,14 @@ class MultiSimilarityMiner(nn.Module):
 
     @torch.no_grad()
     def forward(self, embedding, target):
-        normalised = F.normalize(embedding, p=2, dim=1)
-        similarity = normalised @ normalised.t()
+        normalised = F.normalize(embedding, p=2, dim=-1)
+        similarity = normalised @ normalised.transpose(-1, -2)
         positive, negative = label_pair_masks(target)
         lowest, highest = torch.finfo(similarity.dtype).min, torch.finfo(similarity.dtype).max
-        hardest_negative = similarity.masked_fill(~negative, lowest).amax(dim=1, keepdim=True)
-        hardest_positive = similarity.masked_fill(~positive, highest).amin(dim=1, keepdim=True)
+        hardest_negative = similarity.masked_fill(~negative, lowest).amax(dim=-1, keepdim=True)
+        hardest_positive = similarity.masked_fill(~positive, highest).amin(dim=-1, keepdim=True)
         hard_positive = positive & (similarity - self.epsilon < hardest_negative)
         hard_negative = negative & (similarity + self.epsilon > hardest_positive)
         # pml mines nothing unless the batch has both kinds of pair.
-        has_both = positive.any() & negative.any()
+        has_both = any_pair(positive) & any_pair(negative)
         return hard_positive & has_both, hard_negative & has_both

@@ -4,11 +4,14 @@ import torch
 
 
 def label_pair_masks(target):
-    """All pairs: ``positive[a, b]`` same label (``a != b``), ``negative[a, b]`` different."""
-    same = target[:, None] == target[None, :]
-    positive = same.clone()
-    positive.fill_diagonal_(False)
-    return positive, ~same
+    """All pairs of ``target`` (shape ``(..., n)``), as ``(..., n, n)`` masks.
+
+    ``positive[a, b]``: same label and ``a != b``; ``negative[a, b]``: different labels.
+    """
+    same = target[..., :, None] == target[..., None, :]
+    n = target.shape[-1]
+    itself = torch.eye(n, dtype=torch.bool, device=target.device)
+    return same & ~itself, ~same
 
 
 def pair_masks(target, pairs=None):
@@ -22,7 +25,7 @@ def pair_masks(target, pairs=None):
         return label_pair_masks(target)
     if len(pairs) == 2:
         return pairs
-    if len(pairs) != 4:
+    if len(pairs) != 4 or target.dim() != 1:
         raise ValueError(
             "pairs must be (positive, negative) masks or a pair miner's (a1, p, a2, n)."
         )
@@ -33,3 +36,8 @@ def pair_masks(target, pairs=None):
     positive[a1, p] = True
     negative[a2, n] = True
     return positive, negative
+
+
+def any_pair(mask):
+    """Whether each batch of a ``(..., n, n)`` mask holds a pair, shaped ``(..., 1, 1)``."""
+    return mask.flatten(-2).any(dim=-1)[..., None, None]

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._pair_masks import label_pair_masks
+from ._pair_masks import any_pair, label_pair_masks
 
 
 class SupConLoss(nn.Module):
@@ -16,6 +16,9 @@ class SupConLoss(nn.Module):
     the batch has no positive or no negative pair. Same operations as pml
     (including its stabilising shift by the row maximum), without pml's
     conversions between masks and index tuples (tested against pml).
+
+    Called on ``(n, dim)`` embeddings it returns a scalar; on
+    ``(groups, n, dim)`` (labels ``(groups, n)``) the loss of each group.
 
     Parameters
     ----------
@@ -29,19 +32,18 @@ class SupConLoss(nn.Module):
 
     def forward(self, embedding, target):
         positive, negative = label_pair_masks(target)
-        normalised = F.normalize(embedding, p=2, dim=1)
-        logits = (normalised @ normalised.t()) / self.temperature
-        logits = logits - logits.amax(dim=1, keepdim=True).detach()
+        normalised = F.normalize(embedding, p=2, dim=-1)
+        logits = (normalised @ normalised.transpose(-1, -2)) / self.temperature
+        logits = logits - logits.amax(dim=-1, keepdim=True).detach()
         others = positive | negative  # every b != a
         lowest = torch.finfo(logits.dtype).min
-        denominator = torch.logsumexp(logits.masked_fill(~others, lowest), dim=1, keepdim=True)
-        denominator = denominator.masked_fill(~others.any(dim=1, keepdim=True), 0.0)
+        denominator = torch.logsumexp(logits.masked_fill(~others, lowest), dim=-1, keepdim=True)
+        denominator = denominator.masked_fill(~others.any(dim=-1, keepdim=True), 0.0)
         log_prob = logits - denominator
+        has_both = (any_pair(positive) & any_pair(negative))[..., 0]
         positive = positive.to(logits.dtype)
-        n_positive = positive.sum(dim=1)
-        losses = -(positive * log_prob).sum(dim=1) / (n_positive + torch.finfo(logits.dtype).tiny)
-        counted = (losses > 0).to(logits.dtype)
-        # A batch without positive or negative pairs gives no counted anchor.
-        counted = counted * (positive.any() & negative.any())
-        n_counted = counted.sum()
-        return (losses * counted).sum() / n_counted.clamp_min(1)
+        tiny = torch.finfo(logits.dtype).tiny
+        losses = -(positive * log_prob).sum(dim=-1) / (positive.sum(dim=-1) + tiny)
+        # A batch without positive or negative pairs counts no anchor: zero.
+        counted = ((losses > 0) & has_both).to(logits.dtype)
+        return (losses * counted).sum(dim=-1) / counted.sum(dim=-1).clamp_min(1)

@@ -43,21 +43,25 @@ class TripletMarginLoss(nn.Module):
         self.margin = margin
 
     def forward(self, embedding, target, pairs=None):
-        """``pairs``: None (all pairs), (positive, negative) masks or pml's (a1, p, a2, n)."""
+        """``pairs``: None (all pairs), (positive, negative) masks or pml's (a1, p, a2, n).
+
+        ``(n, dim)`` embeddings give a scalar; ``(groups, n, dim)`` ones (labels
+        ``(groups, n)``, masks ``(groups, n, n)``) the loss of each group.
+        """
         positive, negative = pair_masks(target, pairs)
-        normalised = F.normalize(embedding, p=2, dim=1)
+        normalised = F.normalize(embedding, p=2, dim=-1)
         distance = torch.cdist(normalised, normalised).double()
         with torch.no_grad():
             reach = distance + self.margin  # negatives closer than d_ap + margin violate
             # Row a: a's negative distances ascending (others +inf, last) and
             # a's positive reaches ascending (others -inf, first).
-            negatives = distance.masked_fill(~negative, float("inf")).sort(dim=1).values
-            reaches = reach.masked_fill(~positive, float("-inf")).sort(dim=1).values
+            negatives = distance.masked_fill(~negative, float("inf")).sort(dim=-1).values
+            reaches = reach.masked_fill(~positive, float("-inf")).sort(dim=-1).values
             n_ap = torch.searchsorted(negatives, reach, side="left") * positive
-            w_an = (len(target) - torch.searchsorted(reaches, distance, side="right")) * negative
-            count = n_ap.sum()
+            n_reaches = target.shape[-1]
+            w_an = (n_reaches - torch.searchsorted(reaches, distance, side="right")) * negative
+            count = n_ap.sum(dim=(-2, -1))
             weight = n_ap - w_an
-        if count == 0:
-            return (embedding * 0).sum()
-        total = (distance * weight).sum() + self.margin * count
-        return (total / count).to(embedding.dtype)
+        # All weights are zero when no triplet violates: a zero loss with a graph.
+        total = (distance * weight).sum(dim=(-2, -1)) + self.margin * count
+        return (total / count.clamp_min(1)).to(embedding.dtype)
