@@ -4,28 +4,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..baselines import list_baselines
+
 #: Ablation variants (SPEC §6): name -> QCLMixClassifier parameters.
 QCLMIX_VARIANTS = {
     "qclmix": {},
     "qclmix_no_quantum": {"use_entanglement": False},
     "qclmix_no_mixup": {"mixup": False},
     "qclmix_no_attention": {"use_attention": False},
-}
-
-#: The 20 baselines of the paper, used when the baselines package cannot be imported for listing.
-BASELINE_FAMILIES = {
-    "ML": [
-        "xgboost",
-        "balanced_rf",
-        "smote_svm",
-        "decision_tree",
-        "random_forest",
-        "gradient_boosting",
-        "logistic_regression",
-        "knn",
-    ],
-    "DL": ["mlp", "resnet", "gru", "lstm", "bigru", "bilstm", "cnn"],
-    "GNN": ["gcn", "graphsage", "gat", "gin", "jknet"],
 }
 
 
@@ -35,13 +21,7 @@ def is_qclmix(name):
 
 def list_models():
     """``{"QCLMix": [...variants], "ML": [...], "DL": [...], "GNN": [...]}``."""
-    try:
-        from ..baselines import list_baselines
-
-        families = list_baselines()
-    except ImportError:
-        families = BASELINE_FAMILIES
-    return {"QCLMix": list(QCLMIX_VARIANTS), **{k: list(v) for k, v in families.items()}}
+    return {"QCLMix": list(QCLMIX_VARIANTS), **list_baselines()}
 
 
 def all_model_names():

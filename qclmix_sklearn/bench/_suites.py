@@ -5,28 +5,11 @@ import runpy
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from ._models import BASELINE_FAMILIES, QCLMIX_VARIANTS
+from ..baselines import list_baselines
+from ..datasets import list_benchmarks
+from ._models import QCLMIX_VARIANTS
 
-PAPER_DATASETS = [
-    "ecoli",
-    "optical_digits",
-    "satimage_binary",
-    "pen_digits",
-    "abalone",
-    "isolet",
-    "arrhythmia",
-    "minerals",
-    "vehicle",
-    "satimage",
-    "har",
-    "wine_quality_red",
-    "lymph",
-    "one_hundred_plants_texture",
-    "balance_scale",
-    "wine_quality_white",
-    "letter",
-    "glass",
-]
+PAPER_DATASETS = list_benchmarks()
 
 #: Macro-F1 of QCL-MixNet reported by the paper (SPEC §7; checkpoint selected on the test set).
 PAPER_REPORTED_F1 = {
@@ -126,7 +109,7 @@ SUITES = {
         name="paper",
         description="every available paper dataset x QCLMix and the 20 baselines (SPEC §6)",
         datasets=PAPER_DATASETS,
-        models=["qclmix", *itertools.chain.from_iterable(BASELINE_FAMILIES.values())],
+        models=["qclmix", *itertools.chain.from_iterable(list_baselines().values())],
         timeout=4 * 3600.0,
     ),
     "ablation": Suite(
