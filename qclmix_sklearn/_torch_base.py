@@ -26,7 +26,9 @@ from ._tensor_batches import TensorBatches
 from ._training_net import TrainingNet
 from ._validation_split import validation_split
 
-_PREDICT_CHUNK = 65536
+# Rows per forward pass in prediction: activations of a few thousand rows stay
+# in the CPU caches (65536-row chunks were 3x slower per row).
+_PREDICT_CHUNK = 8192
 # Validation only predicts (see TrainingNet): large batches, same predictions.
 _VALID_BATCH = 8192
 
@@ -317,7 +319,10 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             Rows sum to 1; columns follow ``classes_``.
         """
         logits = self._logits(X).double()
-        return torch.softmax(logits, dim=1).numpy()
+        # softmax written out: torch.softmax over a few classes is ~10x slower
+        # per row than these elementwise operations on a million rows.
+        proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
+        return proba.div_(proba.sum(dim=1, keepdim=True)).numpy()
 
     def predict(self, X):
         """Predicted class labels of X.
