@@ -271,3 +271,29 @@ def test_grouped_mixup_takes_partners_within_each_group():
         for i in range(start, stop):
             assert partner[i] in nearest[i - start]
     torch.testing.assert_close(X_mix, lam[:, None] * X + (1 - lam[:, None]) * X[partner])
+
+
+def test_batch_losses_reach_the_history_once_per_epoch():
+    rng = np.random.default_rng(1)
+    y = np.arange(200) % 2
+    X = rng.normal(size=(200, 4)) + y[:, None]
+    history = QCLMixClassifier(max_epochs=2, batch_size=32, random_state=0).fit(X, y).net_.history
+    for epoch in history:
+        losses = [b["train_loss"] for b in epoch["batches"] if "train_batch_size" in b]
+        sizes = [b["train_batch_size"] for b in epoch["batches"] if "train_batch_size" in b]
+        assert len(losses) == epoch["train_batch_count"] == 5
+        assert all(np.isfinite(losses))
+        assert epoch["train_loss"] == pytest.approx(np.average(losses, weights=sizes))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("params", [{}, {"batch_size": 128, "group_size": 32},
+                                    {"mixup_space": "embedding"}])
+def test_cuda_fit_and_predict_match_the_contract(params):
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    X = rng.normal(size=(300, 6)) + y[:, None]
+    model = QCLMixClassifier(device="cuda", max_epochs=2, random_state=0, **params).fit(X, y)
+    assert next(model.net_.module_.parameters()).is_cuda
+    proba = model.predict_proba(X)
+    assert proba.shape == (300, 3) and np.allclose(proba.sum(axis=1), 1)

@@ -5,10 +5,12 @@
   skorch's default per-sample ``Dataset``/``DataLoader`` path.
 * ``algorithm1_fit``: the paper's Algorithm 1 followed literally, as a
   straightforward PyTorch loop would: per batch kNN mixup, the network called
-  twice (once for the logits, once for the embedding), the hybrid loss with
+  twice (once for the logits, once for the embedding) with the attention
+  through ``nn.MultiheadAttention`` itself, the hybrid loss with
   pytorch-metric-learning's SupCon, MultiSimilarityMiner and
-  TripletMarginLoss, backward, AdamW + OneCycleLR; per epoch the validation
-  macro-F1 and a copy of the best weights.
+  TripletMarginLoss and a direct focal-variance loss, backward, AdamW (torch
+  defaults) + OneCycleLR; per epoch the validation macro-F1 and a copy of
+  the best weights. None of the package's fast paths is used.
 """
 
 import copy
@@ -23,8 +25,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from qclmix_sklearn.losses import FocalVarianceLoss
-from qclmix_sklearn.nn import QCLMixNet
+from qclmix_sklearn.nn import FeatureSelfAttention, QCLMixNet
 
 
 def mlp_module(n_features, n_classes):
@@ -50,6 +51,34 @@ def plain_mlp(n_features, n_classes, max_epochs, batch_size=64, seed=0):
     )
 
 
+def literal_network(n_features, n_classes):
+    """QCL-MixNet with its attention run through nn.MultiheadAttention's forward."""
+    net = QCLMixNet(n_features, n_classes)
+    for layer in net.modules():
+        if isinstance(layer, FeatureSelfAttention):
+            layer.forward = layer.generic_forward
+    return net
+
+
+class LiteralFocalVariance(nn.Module):
+    """Algorithm 1's FocalVarianceLoss as a direct implementation writes it."""
+
+    def __init__(self, n_classes, embedding_dim=8, gamma=3.0, beta=0.8):
+        super().__init__()
+        self.gamma, self.beta = gamma, beta
+        self.centroids = nn.Parameter(torch.randn(n_classes, embedding_dim))
+
+    def forward(self, logits, embedding, target):
+        ce = nn.functional.cross_entropy(logits, target, reduction="none")
+        focal = (1 - torch.exp(-ce)) ** self.gamma * ce
+        variance = ((embedding - self.centroids[target]) ** 2).sum(dim=1)
+        present = torch.unique(target)
+        separation = 0.0
+        if len(present) > 1:
+            separation = -torch.log(torch.sigmoid(torch.pdist(self.centroids[present]).mean()))
+        return (focal + self.beta * variance).mean() + separation
+
+
 def _literal_mixup(x, k, alpha, rng):
     """Algorithm 1, SampleAwareMixup: neighbours in the batch, Beta weight."""
     distances = torch.cdist(x, x)
@@ -67,8 +96,8 @@ def algorithm1_fit(X_fit, y_fit, X_valid, y_valid, n_classes, max_epochs,
     """Train QCL-MixNet as Algorithm 1 reads; returns the best-F1 weights."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = QCLMixNet(X_fit.shape[1], n_classes)
-    fvl = FocalVarianceLoss(n_classes, 8)
+    net = literal_network(X_fit.shape[1], n_classes)
+    fvl = LiteralFocalVariance(n_classes, 8)
     supcon, triplet = SupConLoss(temperature=0.2), TripletMarginLoss(margin=0.5)
     miner = MultiSimilarityMiner()
     params = list(net.parameters()) + list(fvl.parameters())

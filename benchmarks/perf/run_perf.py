@@ -50,10 +50,11 @@ N_CLASSES = 4
 # -- 1. training step and epoch -------------------------------------------------
 def section_steps(n_rows, epochs, rounds, dims, fit_threads):
     results = {}
+    default_threads = torch.get_num_threads()
     for d in dims:
         X, y = synthetic(n_rows, d, N_CLASSES)
         fit_idx, valid_idx = validation_split(y, 0.2, 0)
-        nb_all, nb_fit = n_batches(n_rows), n_batches(len(fit_idx))
+        nb_all = n_batches(n_rows)
 
         def qcl_steps():
             QCLMixClassifier(max_epochs=epochs, validation_fraction=None, random_state=0).fit(X, y)
@@ -64,14 +65,28 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
         def qcl_epochs():
             QCLMixClassifier(max_epochs=epochs, random_state=0).fit(X, y)
 
+        def qcl_epochs_without_validation():
+            QCLMixClassifier(max_epochs=epochs, validation_fraction=None, random_state=0).fit(
+                X[fit_idx], y[fit_idx]
+            )
+
+        def qcl_steps_torch_default_threads():
+            with torch_threads(default_threads):
+                QCLMixClassifier(
+                    max_epochs=epochs, validation_fraction=None, n_threads=None, random_state=0
+                ).fit(X, y)
+
         def algorithm1_epochs():
             algorithm1_fit(X[fit_idx], y[fit_idx], X[valid_idx], y[valid_idx],
                            N_CLASSES, epochs)
 
         with torch_threads(fit_threads):
-            t = interleaved({"qcl_steps": qcl_steps, "mlp_steps": mlp_steps,
-                             "qcl_epochs": qcl_epochs, "algorithm1_epochs": algorithm1_epochs},
-                            rounds)
+            contenders = {"qcl_steps": qcl_steps, "mlp_steps": mlp_steps,
+                          "qcl_epochs": qcl_epochs, "algorithm1_epochs": algorithm1_epochs,
+                          "qcl_epochs_without_validation": qcl_epochs_without_validation}
+            if d == dims[0] and default_threads != fit_threads:
+                contenders["qcl_steps_torch_default_threads"] = qcl_steps_torch_default_threads
+            t = interleaved(contenders, rounds)
         step_qcl = 1e3 * t["qcl_steps"] / (epochs * nb_all)
         step_mlp = 1e3 * t["mlp_steps"] / (epochs * nb_all)
         epoch_qcl = 1e3 * t["qcl_epochs"] / epochs
@@ -82,10 +97,13 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
             "step_ratio_qclmix_over_mlp": step_qcl / step_mlp,
             "epoch_ms_qclmix": epoch_qcl, "epoch_ms_algorithm1": epoch_alg1,
             "epoch_speedup_over_algorithm1": epoch_alg1 / epoch_qcl,
-            # The validated epoch trains on 80 % of the rows: what it costs
-            # beyond those training steps is validation and scoring.
-            "validation_share_of_epoch": max(0.0, 1 - step_qcl * nb_fit / epoch_qcl),
+            "validation_share_of_epoch": 1 - t["qcl_epochs_without_validation"] / t["qcl_epochs"],
         }
+        if "qcl_steps_torch_default_threads" in t:
+            results[f"D{d}"]["step_ms_qclmix_torch_default_threads"] = (
+                1e3 * t["qcl_steps_torch_default_threads"] / (epochs * nb_all)
+            )
+            results[f"D{d}"]["torch_default_threads"] = default_threads
     return results
 
 
@@ -177,28 +195,59 @@ def section_predict(sizes, rounds):
     model = QCLMixClassifier(max_epochs=1, random_state=0).fit(X, y)
     X_big, _ = synthetic(max(sizes), 16, N_CLASSES, seed=1)
     module = model.net_.module_.eval()
-    results = {"torch_threads": torch.get_num_threads()}
-    for n in sizes:
-        Xn = X_big[:n]
-        Xt = torch.from_numpy(Xn)
+    results = {}
+    for threads in sorted({1, torch.get_num_threads()}):
+        for n in sizes:
+            Xn = X_big[:n]
+            Xt = torch.from_numpy(Xn)
 
-        def bare_forward():
-            with torch.inference_mode():
-                for start in range(0, n, 65536):
-                    module(Xt[start:start + 65536])
+            def bare_forward():
+                # The network alone (logits head), in the chunks predict uses.
+                with torch.inference_mode():
+                    for start in range(0, n, 8192):
+                        module.logits(Xt[start:start + 8192])
 
-        t = interleaved({"predict_proba": lambda: model.predict_proba(Xn),
-                         "bare_forward": bare_forward}, rounds)
-        results[f"rows_{n}"] = {
-            "predict_proba_rows_per_s": n / t["predict_proba"],
-            "bare_forward_rows_per_s": n / t["bare_forward"],
-        }
+            with torch_threads(threads):
+                t = interleaved({"predict_proba": lambda: model.predict_proba(Xn),
+                                 "bare_forward": bare_forward}, rounds)
+            results[f"threads_{threads}/rows_{n}"] = {
+                "threads": threads, "rows": n,
+                "predict_proba_rows_per_s": n / t["predict_proba"],
+                "bare_forward_rows_per_s": n / t["bare_forward"],
+            }
     return results
+
+
+# -- 3b. large-batch mode -------------------------------------------------------------
+LARGE_BATCH = {"batch_size": 1024, "group_size": 64, "lr": 1.6e-2, "max_lr": 1.6e-1}
+
+
+def section_large_batch(n_rows, epochs, rounds, fit_threads):
+    """Epoch time of the paper's batch 64 vs the large-batch mode, letter-sized data."""
+    X, y = synthetic(n_rows, 16, 26)
+    with torch_threads(fit_threads):
+        t = interleaved({
+            "batch64": lambda: QCLMixClassifier(max_epochs=epochs, random_state=0).fit(X, y),
+            "batch1024_group64": lambda: QCLMixClassifier(
+                max_epochs=epochs, random_state=0, **LARGE_BATCH).fit(X, y),
+            "batch1024_whole_batch": lambda: QCLMixClassifier(
+                max_epochs=epochs, random_state=0,
+                **{**LARGE_BATCH, "group_size": None}).fit(X, y),
+        }, rounds)
+    return {
+        "n_rows": n_rows, "epochs": epochs, "params": LARGE_BATCH,
+        **{f"epoch_s_{k}": v / epochs for k, v in t.items()},
+        "speedup_group64": t["batch64"] / t["batch1024_group64"],
+        "speedup_whole_batch": t["batch64"] / t["batch1024_whole_batch"],
+    }
 
 
 # -- 4. scaling with the training-set size -------------------------------------------
 def section_scaling(sizes, fit_threads):
     results = {}
+    X, y = synthetic(2000, 16, N_CLASSES, seed=3)
+    with torch_threads(fit_threads):  # warm-up: lazy imports, allocator pools
+        QCLMixClassifier(max_epochs=1, random_state=0).fit(X, y)
     for n in sizes:
         X, y = synthetic(n, 16, N_CLASSES, seed=2)
         model = QCLMixClassifier(max_epochs=1, random_state=0)
@@ -225,29 +274,38 @@ def markdown(r):
         rows.append(f"| {metric} | {value} | {target} |")
 
     for key, s in r["steps"].items():
-        add(f"train step, {key} (ms): QCLMix / plain MLP",
+        add(f"train step, {key} (ms): QCLMix / plain skorch MLP",
             f"{s['step_ms_qclmix']:.2f} / {s['step_ms_plain_mlp']:.2f} "
             f"= {s['step_ratio_qclmix_over_mlp']:.2f}x", "<= 2x" if key == "D16" else "")
-        add(f"epoch, {key} (ms): Algorithm 1 literal / QCLMix",
+        if "step_ms_qclmix_torch_default_threads" in s:
+            add(f"train step, {key}, torch's {s['torch_default_threads']} threads "
+                "(n_threads=None) (ms)", f"{s['step_ms_qclmix_torch_default_threads']:.2f}")
+        add(f"epoch, {key} (ms): literal Algorithm 1 / QCLMix",
             f"{s['epoch_ms_algorithm1']:.0f} / {s['epoch_ms_qclmix']:.0f} "
-            f"= {s['epoch_speedup_over_algorithm1']:.1f}x faster", ">= 2x")
-        add(f"validation share of an epoch, {key}", f"{100 * s['validation_share_of_epoch']:.0f} %")
+            f"= {s['epoch_speedup_over_algorithm1']:.2f}x faster", ">= 2x")
+        add(f"validation share of an epoch, {key}",
+            f"{100 * s['validation_share_of_epoch']:.0f} %")
     b = r["breakdown"]
     for name, share in b["share_of_step"].items():
-        add(f"share of a D16 step: {name}", f"{100 * share:.0f} % ({b['ms'][name]:.3f} ms)",
+        add(f"D16 step part: {name}", f"{b['ms'][name]:.3f} ms = {100 * share:.0f} % of a step",
             "<= 10 %" if name == "knn_mixup" else "")
-    p = r["predict"]
-    for key, v in p.items():
-        if key.startswith("rows_"):
-            add(f"predict_proba, {int(key[5:]):,} rows, D16 ({p['torch_threads']} threads)",
-                f"{v['predict_proba_rows_per_s'] / 1e6:.2f} M rows/s "
-                f"(bare forward {v['bare_forward_rows_per_s'] / 1e6:.2f} M)", ">= 1 M rows/s")
+    for v in r["predict"].values():
+        add(f"predict_proba, {v['rows']:,} rows, D16, {v['threads']} thread(s)",
+            f"{v['predict_proba_rows_per_s'] / 1e6:.2f} M rows/s "
+            f"(network alone {v['bare_forward_rows_per_s'] / 1e6:.2f} M)", ">= 1 M rows/s")
+    if "large_batch" in r:
+        lb = r["large_batch"]
+        add(f"epoch, {lb['n_rows']:,} rows, 26 classes: batch 64 / batch 1024 + group 64 (s)",
+            f"{lb['epoch_s_batch64']:.2f} / {lb['epoch_s_batch1024_group64']:.2f} "
+            f"= {lb['speedup_group64']:.1f}x faster")
+        add("same, batch 1024 without groups (s)",
+            f"{lb['epoch_s_batch1024_whole_batch']:.2f} = {lb['speedup_whole_batch']:.2f}x")
     s = r["scaling"]
     for key, v in s.items():
         if key.startswith("rows_"):
             add(f"fit 1 epoch, {int(key[5:]):,} rows, D16",
-                f"{v['us_per_row']:.1f} us/row, {v['fit_s']:.1f} s; peak extra memory "
-                f"{v['peak_extra_mb']:.0f} MB (data {v['data_mb']:.0f} MB)")
+                f"{v['us_per_row']:.1f} us/row ({v['fit_s']:.1f} s); peak memory "
+                f"+{v['peak_extra_mb']:.0f} MB (data {v['data_mb']:.0f} MB)")
     add("fit time per row, largest / smallest",
         f"{s['us_per_row_ratio_largest_over_smallest']:.2f}x", "<= 1.3x")
     header = ["| measurement | value | target |", "|---|---|---|"]
@@ -260,7 +318,7 @@ def main(argv=None):
     parser.add_argument("--out", default="perf_results.json", help="JSON output path")
     parser.add_argument("--fit-threads", type=int, default=1,
                         help="torch intra-op threads for every training contender")
-    parser.add_argument("--sections", default="steps,breakdown,predict,scaling")
+    parser.add_argument("--sections", default="steps,breakdown,predict,large_batch,scaling")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
     quick = args.quick
@@ -285,6 +343,12 @@ def main(argv=None):
             (100_000, 300_000) if quick else (100_000, 1_000_000), rounds=2 if quick else 3
         )
         print("predict", json.dumps(r["predict"], indent=1), file=sys.stderr)
+    if "large_batch" in sections:
+        r["large_batch"] = section_large_batch(
+            n_rows=8000 if quick else 16000, epochs=2, rounds=1 if quick else 2,
+            fit_threads=args.fit_threads,
+        )
+        print("large_batch", json.dumps(r["large_batch"], indent=1), file=sys.stderr)
     if "scaling" in sections:
         sizes = (10_000, 30_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
         r["scaling"] = section_scaling(sizes, args.fit_threads)
