@@ -73,7 +73,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
     validation_fraction : float or None, default=0.2
         Share of the training data held out (stratified when every class
         allows it) to keep the epoch with the best macro-F1; ``None`` keeps
-        the last epoch.
+        the last epoch. Only the validation macro-F1 is computed (the epoch
+        log shows ``valid_f1``, no validation loss).
     n_iter_no_change : int or None, default=None
         Early-stopping patience in epochs on the validation macro-F1;
         ``None`` trains all ``max_epochs``.
@@ -83,14 +84,14 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
     device : str, default='cpu'
         ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
     n_threads : int or None, default=1
-        torch intra-op CPU threads during ``fit`` (restored afterwards). The
-        network is so small that extra threads only add synchronisation: one
-        thread trains fastest, and far faster than several on a busy
-        machine. Parallelise across fits instead (``n_jobs`` of a grid
-        search). ``None`` keeps torch's global setting. Prediction always
-        uses torch's global setting. ``torch.set_num_threads`` is
-        process-wide, so fits running in threads of one process should all
-        use the same value.
+        torch intra-op CPU threads during ``fit`` and prediction (restored
+        afterwards). The network is so small that extra threads mostly add
+        synchronisation: one thread trains fastest, and on a busy machine
+        several threads were 100x slower in fit and prediction alike.
+        Parallelise across fits instead (``n_jobs`` of a grid search).
+        ``None`` keeps torch's global setting. ``torch.set_num_threads`` is
+        process-wide, so estimators used from threads of one process should
+        all use the same value.
     verbose : int, default=0
         0 silent, 1 skorch's epoch log, 2 also a progress bar.
 
@@ -211,7 +212,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
             metric_group_size=self.group_size,
         )
 
-    def _fit_threads(self):
+    def _torch_threads(self):
         return self.n_threads
 
     def _extra_callbacks(self, seed):

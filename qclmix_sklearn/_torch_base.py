@@ -78,7 +78,8 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     parameters plus the common ones below, passed on to this ``__init__``),
     extend ``_parameter_constraints`` and implement ``_build_module``. They
     may override ``_build_criterion``, ``_extra_callbacks`` and
-    ``_fit_threads`` (torch threads during fit; None leaves them alone). A
+    ``_torch_threads`` (torch intra-op threads during fit and prediction;
+    None leaves torch's setting alone). A
     module with a ``logits(x)`` method gets it called for predictions instead
     of ``forward`` (to skip heads that prediction does not need).
 
@@ -159,7 +160,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     def _extra_callbacks(self, seed):
         return []
 
-    def _fit_threads(self):
+    def _torch_threads(self):
         return None
 
     # -- fitting ------------------------------------------------------------
@@ -199,7 +200,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             valid_data = Dataset(X[valid_idx], y_encoded[valid_idx])
 
         devices = [torch.device(device)] if device.startswith("cuda") else []
-        with torch_threads(self._fit_threads()), torch.random.fork_rng(devices=devices):
+        with torch_threads(self._torch_threads()), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             self.net_ = self._build_net(len(fit_idx), X.shape[1], valid_data, device, seed)
             self.net_.fit(X[fit_idx], y_encoded[fit_idx])
@@ -291,7 +292,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         forward = module if method is None else getattr(module, method)
         device = next(module.parameters()).device
         chunks = []
-        with torch.inference_mode():
+        with torch_threads(self._torch_threads()), torch.inference_mode():
             for start in range(0, len(X), _PREDICT_CHUNK):
                 out = forward(X[start:start + _PREDICT_CHUNK].to(device))
                 out = out if isinstance(out, tuple) else (out,)

@@ -218,22 +218,26 @@ def test_tensor_batches_shuffle_is_reproducible_from_the_generator():
     assert first == orders(3) and first[0] != first[1] and first != orders(4)
 
 
-def test_fit_threads_are_set_during_fit_and_restored():
+def test_n_threads_is_set_during_fit_and_prediction_and_restored():
     seen = []
 
     class Spy(QCLMixClassifier):
         def _build_module(self, n_features, n_classes):
             seen.append(torch.get_num_threads())
-            return super()._build_module(n_features, n_classes)
+            module = super()._build_module(n_features, n_classes)
+            logits = module.logits
+            module.logits = lambda x: seen.append(torch.get_num_threads()) or logits(x)
+            return module
 
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = np.arange(40) % 2
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Spy(max_epochs=1, n_threads=1, random_state=0).fit(X, y)
-        Spy(max_epochs=1, n_threads=None, random_state=0).fit(X, y)
-        assert seen == [1, 2] and torch.get_num_threads() == 2
+        Spy(max_epochs=1, n_threads=1, random_state=0).fit(X, y).predict(X)
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        Spy(max_epochs=1, n_threads=None, random_state=0).fit(X, y).predict(X)
+        assert seen[2:] == [2, 2] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 

@@ -70,12 +70,6 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
                 X[fit_idx], y[fit_idx]
             )
 
-        def qcl_steps_torch_default_threads():
-            with torch_threads(default_threads):
-                QCLMixClassifier(
-                    max_epochs=epochs, validation_fraction=None, n_threads=None, random_state=0
-                ).fit(X, y)
-
         def algorithm1_epochs():
             algorithm1_fit(X[fit_idx], y[fit_idx], X[valid_idx], y[valid_idx],
                            N_CLASSES, epochs)
@@ -84,8 +78,6 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
             contenders = {"qcl_steps": qcl_steps, "mlp_steps": mlp_steps,
                           "qcl_epochs": qcl_epochs, "algorithm1_epochs": algorithm1_epochs,
                           "qcl_epochs_without_validation": qcl_epochs_without_validation}
-            if d == dims[0] and default_threads != fit_threads:
-                contenders["qcl_steps_torch_default_threads"] = qcl_steps_torch_default_threads
             t = interleaved(contenders, rounds)
         step_qcl = 1e3 * t["qcl_steps"] / (epochs * nb_all)
         step_mlp = 1e3 * t["mlp_steps"] / (epochs * nb_all)
@@ -99,11 +91,25 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
             "epoch_speedup_over_algorithm1": epoch_alg1 / epoch_qcl,
             "validation_share_of_epoch": 1 - t["qcl_epochs_without_validation"] / t["qcl_epochs"],
         }
-        if "qcl_steps_torch_default_threads" in t:
-            results[f"D{d}"]["step_ms_qclmix_torch_default_threads"] = (
-                1e3 * t["qcl_steps_torch_default_threads"] / (epochs * nb_all)
-            )
+        if d == dims[0] and default_threads != fit_threads:
+            # n_threads=None (torch's own thread count) vs the default n_threads=1:
+            # one epoch on a quarter of the rows, as it can be very slow.
+            Xq, yq = X[: n_rows // 4], y[: n_rows // 4]
+
+            def fit_with(n_threads):
+                return lambda: QCLMixClassifier(
+                    max_epochs=1, validation_fraction=None, n_threads=n_threads, random_state=0
+                ).fit(Xq, yq)
+
+            with torch_threads(default_threads):
+                tq = interleaved({"default": fit_with(None), "one": fit_with(1)}, 1)
             results[f"D{d}"]["torch_default_threads"] = default_threads
+            results[f"D{d}"]["step_ms_qclmix_torch_default_threads"] = (
+                1e3 * tq["default"] / n_batches(len(yq))
+            )
+            results[f"D{d}"]["step_ms_qclmix_n_threads_1_same_run"] = (
+                1e3 * tq["one"] / n_batches(len(yq))
+            )
     return results
 
 
@@ -197,7 +203,8 @@ def section_predict(sizes, rounds):
     module = model.net_.module_.eval()
     results = {}
     for threads in sorted({1, torch.get_num_threads()}):
-        for n in sizes:
+        # Several threads can be very slow on a busy machine: smallest size only.
+        for n in sizes if threads == 1 else sizes[:1]:
             Xn = X_big[:n]
             Xt = torch.from_numpy(Xn)
 
@@ -207,9 +214,10 @@ def section_predict(sizes, rounds):
                     for start in range(0, n, 8192):
                         module.logits(Xt[start:start + 8192])
 
+            model.set_params(n_threads=threads)  # predict_proba sets them itself
             with torch_threads(threads):
                 t = interleaved({"predict_proba": lambda: model.predict_proba(Xn),
-                                 "bare_forward": bare_forward}, rounds)
+                                 "bare_forward": bare_forward}, rounds if threads == 1 else 1)
             results[f"threads_{threads}/rows_{n}"] = {
                 "threads": threads, "rows": n,
                 "predict_proba_rows_per_s": n / t["predict_proba"],
@@ -278,8 +286,10 @@ def markdown(r):
             f"{s['step_ms_qclmix']:.2f} / {s['step_ms_plain_mlp']:.2f} "
             f"= {s['step_ratio_qclmix_over_mlp']:.2f}x", "<= 2x" if key == "D16" else "")
         if "step_ms_qclmix_torch_default_threads" in s:
-            add(f"train step, {key}, torch's {s['torch_default_threads']} threads "
-                "(n_threads=None) (ms)", f"{s['step_ms_qclmix_torch_default_threads']:.2f}")
+            add(f"train step, {key} (ms): torch's {s['torch_default_threads']} threads "
+                "(n_threads=None) / n_threads=1",
+                f"{s['step_ms_qclmix_torch_default_threads']:.2f} / "
+                f"{s['step_ms_qclmix_n_threads_1_same_run']:.2f}")
         add(f"epoch, {key} (ms): literal Algorithm 1 / QCLMix",
             f"{s['epoch_ms_algorithm1']:.0f} / {s['epoch_ms_qclmix']:.0f} "
             f"= {s['epoch_speedup_over_algorithm1']:.2f}x faster", ">= 2x")

@@ -35,7 +35,8 @@ class FeatureSelfAttention(nn.Module):
     def forward(self, x):
         attention = self.attention
         # in_proj stacks the query, key and value projections, in this order.
-        query, key, value = F.linear(x, attention.in_proj_weight, attention.in_proj_bias).chunk(3, 1)
+        projected = F.linear(x, attention.in_proj_weight, attention.in_proj_bias)
+        query, key, value = projected.chunk(3, dim=1)
         score = (query * key).sum(dim=1, keepdim=True) / math.sqrt(attention.embed_dim)
         # softmax over the one key: exp(score - max) / sum = exp(score - score),
         # i.e. 1 (NaN when the score overflowed) with a zero gradient; written
