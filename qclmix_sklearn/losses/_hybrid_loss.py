@@ -11,7 +11,7 @@ from ._triplet_margin_loss import TripletMarginLoss
 class HybridLoss(nn.Module):
     """``alpha * FVL + (1 - alpha) * (SupCon + Triplet)`` on ``(logits, embedding)``.
 
-    Every part is injected; ``HybridLoss.paper(n_classes)`` builds the paper's.
+    Every part is injected; ``HybridLoss.paper(focal_variance)`` builds the paper's.
 
     Parameters
     ----------
