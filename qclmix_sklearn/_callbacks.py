@@ -14,23 +14,21 @@ def macro_f1_scorer(net, X, y):
 
 
 class NonFiniteLossGuard(Callback):
-    """Stop training with a clear error when a batch loss was NaN or inf.
+    """Stop training with a clear error as soon as a batch loss is NaN or inf.
 
-    Checked at the end of each epoch, over all its batch losses: the losses
-    reach the history once per epoch (see ``TrainingNet``), so checking needs
-    no device synchronisation per batch. Without it a diverged run would
-    silently keep training on NaN weights and predict a single class.
+    Without it a diverged run would silently keep training on NaN weights and
+    predict a single class.
     """
 
-    def on_epoch_end(self, net, **kwargs):
-        try:
-            values = net.history[-1, "batches", :, "train_loss"]
-        except KeyError:
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
             return
-        bad = [value for value in values if not math.isfinite(value)]
-        if bad:
+        # skorch has already copied the loss to the host for its history:
+        # reading it there costs no extra device synchronisation.
+        value = net.history[-1, "batches", -1, "train_loss"]
+        if not math.isfinite(value):
             epoch = len(net.history)
             raise FloatingPointError(
-                f"The training loss became non-finite ({bad[0]}) in epoch {epoch}; "
+                f"The training loss became non-finite ({value}) in epoch {epoch}; "
                 "lower the learning rate (lr, max_lr) or check the input scale."
             )

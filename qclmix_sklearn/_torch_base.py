@@ -29,7 +29,8 @@ from ._validation_split import validation_split
 # Rows per forward pass in prediction: activations of a few thousand rows stay
 # in the CPU caches (65536-row chunks were 3x slower per row).
 _PREDICT_CHUNK = 8192
-# Validation only predicts (see TrainingNet): large batches, same predictions.
+# Validation batches: eval-mode predictions and the cross-entropy valid loss
+# (see TrainingNet) do not depend on the batch, so they can be large.
 _VALID_BATCH = 8192
 
 

@@ -242,8 +242,8 @@ def test_n_threads_is_set_during_fit_and_prediction_and_restored():
         torch.set_num_threads(before)
 
 
-def test_forward_only_validation_scores_the_kept_weights():
-    from sklearn.metrics import f1_score
+def test_validation_scores_the_kept_weights():
+    from sklearn.metrics import f1_score, log_loss
     from sklearn.utils import check_random_state
 
     from qclmix_sklearn._validation_split import validation_split
@@ -255,11 +255,13 @@ def test_forward_only_validation_scores_the_kept_weights():
     seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
     _, valid_idx = validation_split(y, 0.2, seed)
     history = model.net_.history
-    assert "valid_loss" not in history[-1]
     assert sum(history[-1, "batches", :, "valid_batch_size"]) == len(valid_idx)
     recorded = history[model.best_epoch_ - 1, "valid_f1"]
     actual = f1_score(y[valid_idx], model.predict(X[valid_idx]), average="macro")
     assert recorded == pytest.approx(actual, abs=1e-12)
+    # The validation loss is the cross-entropy of the kept weights' predictions.
+    cross_entropy = log_loss(y[valid_idx], model.predict_proba(X[valid_idx]))
+    assert history[model.best_epoch_ - 1, "valid_loss"] == pytest.approx(cross_entropy, rel=1e-5)
 
 
 def test_grouped_mixup_takes_partners_within_each_group():
