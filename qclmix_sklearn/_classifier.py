@@ -136,7 +136,6 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "triplet_margin": [Interval(Real, 0, None, closed="left")],
         "group_size": [Interval(Integral, 2, None, closed="left"), None],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -176,6 +175,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
         )
         self.use_entanglement = use_entanglement
@@ -190,7 +190,6 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         self.temperature = temperature
         self.triplet_margin = triplet_margin
         self.group_size = group_size
-        self.n_threads = n_threads
 
     def _build_module(self, n_features, n_classes):
         return QCLMixNet(
@@ -211,9 +210,6 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
             alpha=self.loss_alpha,
             metric_group_size=self.group_size,
         )
-
-    def _torch_threads(self):
-        return self.n_threads
 
     def _extra_callbacks(self, seed):
         if not self.mixup:

@@ -124,7 +124,7 @@ class TorchMLPClassifier(TorchClassifierBase):
         Dropout after each hidden layer.
 
     max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, verbose
+n_iter_no_change, random_state, device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -166,6 +166,7 @@ n_iter_no_change, random_state, device, verbose
         n_iter_no_change=None,
         random_state=None,
         device="cpu",
+        n_threads=1,
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -180,6 +181,7 @@ n_iter_no_change, random_state, device, verbose
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
         )
 
@@ -207,7 +209,7 @@ class ResNetClassifier(TorchClassifierBase):
         Dropout inside each block.
 
     max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, verbose
+n_iter_no_change, random_state, device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -251,6 +253,7 @@ n_iter_no_change, random_state, device, verbose
         n_iter_no_change=None,
         random_state=None,
         device="cpu",
+        n_threads=1,
         verbose=0,
     ):
         self.hidden_layer_size = hidden_layer_size
@@ -266,6 +269,7 @@ n_iter_no_change, random_state, device, verbose
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
         )
 
@@ -297,7 +301,7 @@ class RNNClassifier(TorchClassifierBase):
         Dropout before the head.
 
     max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, verbose
+n_iter_no_change, random_state, device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -343,6 +347,7 @@ n_iter_no_change, random_state, device, verbose
         n_iter_no_change=None,
         random_state=None,
         device="cpu",
+        n_threads=1,
         verbose=0,
     ):
         self.cell = cell
@@ -359,6 +364,7 @@ n_iter_no_change, random_state, device, verbose
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
         )
 
@@ -384,7 +390,7 @@ class CNN1DClassifier(TorchClassifierBase):
         Dropout before the head.
 
     max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, verbose
+n_iter_no_change, random_state, device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -428,6 +434,7 @@ n_iter_no_change, random_state, device, verbose
         n_iter_no_change=None,
         random_state=None,
         device="cpu",
+        n_threads=1,
         verbose=0,
     ):
         self.filters = filters
@@ -443,6 +450,7 @@ n_iter_no_change, random_state, device, verbose
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
         )
 
