@@ -1,8 +1,10 @@
 """Large-batch mode: macro-F1 and fit time of batch 1024 vs the paper's batch 64.
 
 The paper's recipe (batch 64, AdamW lr 1e-3, OneCycle max_lr 1e-2, 100 epochs)
-against ``batch_size=1024`` with both learning rates scaled by
-sqrt(1024 / 64) = 4, on the paper's stratified 80/20 split (seed 42) of
+against larger batches (``CONFIGS``: ``batch1024`` scales both learning rates
+linearly by 1024 / 64 = 16, the ``_sqrt_lr`` variants by the square root),
+with batch-level terms within groups of 64 rows, on the paper's stratified
+80/20 split (seed 42) of
 letter and pen_digits, standardised, several model seeds. Test labels are
 used for the final score only.
 
