@@ -72,6 +72,25 @@ def as_float32(X):
     return X32
 
 
+def validate_training_data(estimator, X, y):
+    """Validate (X, y) for ``estimator.fit``: float32 X, labels encoded as 0..C-1.
+
+    Sets ``classes_`` (and, through ``validate_data``, ``n_features_in_`` and
+    ``feature_names_in_``) on the estimator.
+    """
+    X, y = validate_data(estimator, X, y, dtype=[np.float32, np.float64], ensure_min_samples=2)
+    X = as_float32(X)
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    estimator.classes_ = encoder.classes_
+    if len(estimator.classes_) < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes; "
+            f"got 1 class ({estimator.classes_[0]!r})."
+        )
+    return X, encoder.transform(y).astype(np.int64)
+
+
 class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """Base of the torch classifiers: validation, training loop, prediction.
 
@@ -184,17 +203,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_min_samples=2)
-        X = as_float32(X)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes; "
-                f"got 1 class ({self.classes_[0]!r})."
-            )
-        y_encoded = encoder.transform(y).astype(np.int64)
+        X, y_encoded = validate_training_data(self, X, y)
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 

@@ -17,14 +17,12 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import f1_score
 from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._torch_base import resolve_device
+from .._torch_base import as_float32, resolve_device, validate_training_data
 from .._validation_split import validation_split
 from ._graph import attach_edges, knn_graph
 
@@ -223,17 +221,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         _torch_geometric_models()  # fail early and clearly without the extra
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_min_samples=2)
-        X = X.astype(np.float32, copy=False)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"GNNClassifier needs samples of at least 2 classes; "
-                f"got 1 class ({self.classes_[0]!r})."
-            )
-        y_encoded = encoder.transform(y).astype(np.int64)
+        X, y_encoded = validate_training_data(self, X, y)
         device = torch.device(resolve_device(self.device))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         fit_idx, valid_idx = validation_split(y_encoded, self.validation_fraction, seed)
@@ -345,7 +333,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        logits = self._logits(X.astype(np.float32, copy=False)).double()
+        logits = self._logits(as_float32(X)).double()
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X):
