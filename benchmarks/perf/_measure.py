@@ -1,6 +1,5 @@
 """Timing, memory and data helpers of the performance benchmark."""
 
-import contextlib
 import os
 import threading
 import time
@@ -18,17 +17,6 @@ def synthetic(n_samples, n_features, n_classes=4, seed=0):
     X = rng.standard_normal((n_samples, n_features), dtype=np.float32)
     X += centres[y]
     return X, y
-
-
-@contextlib.contextmanager
-def torch_threads(n):
-    """Run a block with ``n`` intra-op torch threads, then restore."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def seconds(fn, *args, **kwargs):

@@ -39,7 +39,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import PeakRSS, interleaved, per_call_ms, synthetic, torch_threads  # noqa: E402
+from _measure import PeakRSS, interleaved, per_call_ms, synthetic  # noqa: E402
+
+from qclmix_sklearn._torch_base import torch_threads  # noqa: E402
 from _references import algorithm1_fit, mlp_module, n_batches, plain_mlp  # noqa: E402
 
 from qclmix_sklearn import QCLMixClassifier  # noqa: E402

@@ -44,6 +44,19 @@ def _fmt(value, digits=3):
     return f"{value:.{digits}f}"
 
 
+def _test_row(label, result):
+    """A row of the Friedman / Iman-Davenport table."""
+    return [
+        label,
+        result.n_datasets,
+        result.n_models,
+        _fmt(result.statistic, 2),
+        _pvalue(result.pvalue),
+        _fmt(result.iman_davenport, 2),
+        _pvalue(result.iman_davenport_pvalue),
+    ]
+
+
 def _pvalue(p):
     if p is None or not np.isfinite(p):
         return "—"
@@ -179,43 +192,15 @@ def _tests_section(ok, protocol, out, prefix, posthoc, alpha, figures):
     )
     rows = []
     for metric, table in tables.items():
-        result = friedman_test(table)
-        rows.append(
-            [
-                METRICS[metric],
-                result.n_datasets,
-                result.n_models,
-                _fmt(result.statistic, 2),
-                _pvalue(result.pvalue),
-                _fmt(result.iman_davenport, 2),
-                _pvalue(result.iman_davenport_pvalue),
-            ]
-        )
+        rows.append(_test_row(METRICS[metric], friedman_test(table)))
     # the paper's four metrics: the two F1 definitions together would count F1 twice
     four = {m: tables[m] for m in ("accuracy", "precision_macro", "recall_macro", "f1_macro")}
-    glob = global_friedman(four)
+    rows.append(_test_row("global (metric-averaged ranks)", global_friedman(four)))
     rows.append(
-        [
-            "global (metric-averaged ranks)",
-            glob.n_datasets,
-            glob.n_models,
-            _fmt(glob.statistic, 2),
-            _pvalue(glob.pvalue),
-            _fmt(glob.iman_davenport, 2),
-            _pvalue(glob.iman_davenport_pvalue),
-        ]
-    )
-    paper = metrics_as_blocks_friedman(four)
-    rows.append(
-        [
+        _test_row(
             "global, the paper's variant (the 4 metrics as blocks)",
-            paper.n_datasets,
-            paper.n_models,
-            _fmt(paper.statistic, 2),
-            _pvalue(paper.pvalue),
-            _fmt(paper.iman_davenport, 2),
-            _pvalue(paper.iman_davenport_pvalue),
-        ]
+            metrics_as_blocks_friedman(four),
+        )
     )
     lines.append(
         "\nFriedman test (scipy.stats.friedmanchisquare) with the Iman–Davenport correction. "
