@@ -1,7 +1,7 @@
 """QCL-MixNet for class-imbalanced tabular data, scikit-learn native."""
 
-from ._classifier import QCLMixClassifier
+from ._classifier import PAPER_PARAMS, QCLMixClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["QCLMixClassifier", "__version__"]
+__all__ = ["PAPER_PARAMS", "QCLMixClassifier", "__version__"]

@@ -12,40 +12,50 @@ def _draw(rng, n, alpha):
     return uniform, np.maximum(lam, 1.0 - lam)
 
 
-def _partners(space, n_neighbors, uniform):
+def _partners(space, n_neighbors, uniform, labels=None):
     """One of the k nearest other rows of each row of ``space`` (..., n, dim).
 
-    A row alone (n = 1) is its own partner: its mix is itself.
+    With ``labels`` (..., n) only rows of the same label qualify. A row without
+    a qualifying row (alone, or the only one of its label) is its own partner:
+    its mix is itself.
     """
     n = space.shape[-2]
     k = min(n_neighbors, n - 1)
     if k < 1:
         return torch.zeros(space.shape[:-1], dtype=torch.long, device=space.device)
-    distances = torch.cdist(space, space)
-    itself = torch.eye(n, dtype=torch.bool, device=space.device)
-    neighbours = distances.masked_fill(itself, float("inf")).topk(k, dim=-1, largest=False).indices
-    # uniform < 1, so the pick is one of 0 .. k-1, each with probability 1/k.
-    pick = (uniform * k).long().clamp_(max=k - 1)
-    return neighbours.gather(-1, pick[..., None]).squeeze(-1)
+    excluded = torch.eye(n, dtype=torch.bool, device=space.device)
+    if labels is not None:
+        excluded = excluded | (labels[..., :, None] != labels[..., None, :])
+    distances = torch.cdist(space, space).masked_fill(excluded, float("inf"))
+    nearest, neighbours = distances.topk(k, dim=-1, largest=False)
+    # Each row picks uniformly among its qualifying neighbours (k of them, or fewer).
+    available = torch.isfinite(nearest).sum(-1)
+    pick = (uniform * available).long().clamp_(min=0).minimum((available - 1).clamp_(min=0))
+    partner = neighbours.gather(-1, pick[..., None]).squeeze(-1)
+    itself = torch.arange(n, device=space.device).expand_as(partner)
+    return torch.where(available > 0, partner, itself)
 
 
-def _mix(X, features, n_neighbors, uniform, lam, group_size=None):
-    """The mix of X given the draws (tensors on X's device)."""
+def _mix(X, features, n_neighbors, uniform, lam, group_size=None, labels=None):
+    """The mix of X given the draws (tensors on X's device); ``labels``: same-label partners."""
     n = X.shape[0]
     if n < 2:
         return X.clone(), torch.zeros(n, dtype=torch.long, device=X.device), torch.ones_like(lam)
     space = X if features is None else features
     if group_size is None or n <= group_size:
-        partner = _partners(space, n_neighbors, uniform)
+        partner = _partners(space, n_neighbors, uniform, labels)
     else:
         # Partners within consecutive groups of rows, a smaller last group apart.
         n_grouped = n // group_size * group_size
-        local = _partners(space[:n_grouped].unflatten(0, (-1, group_size)), n_neighbors,
-                          uniform[:n_grouped].unflatten(0, (-1, group_size)))
+        def grouped(t):
+            return None if t is None else t[:n_grouped].unflatten(0, (-1, group_size))
+
+        local = _partners(grouped(space), n_neighbors, grouped(uniform), grouped(labels))
         offsets = torch.arange(0, n_grouped, group_size, device=X.device)[:, None]
         partner = [(local + offsets).flatten()]
         if n_grouped < n:
-            rest = _partners(space[n_grouped:], n_neighbors, uniform[n_grouped:])
+            rest = _partners(space[n_grouped:], n_neighbors, uniform[n_grouped:],
+                             None if labels is None else labels[n_grouped:])
             partner.append(rest + n_grouped)
         partner = torch.cat(partner)
     weight = lam[:, None]
@@ -53,7 +63,8 @@ def _mix(X, features, n_neighbors, uniform, lam, group_size=None):
     return X_mix, partner, lam
 
 
-def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None, group_size=None):
+def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None, group_size=None,
+              labels=None):
     """Mix every row of a batch with one of its nearest neighbours in the batch.
 
     For each anchor ``x_i`` one of its ``k`` nearest neighbours ``x_j`` (Euclidean,
@@ -78,6 +89,9 @@ def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None, group_siz
     group_size : int or None, default=None
         Search the neighbours within consecutive groups of this many rows
         (a smaller last group apart) rather than in the whole batch.
+    labels : torch.Tensor of shape (batch,) or None, default=None
+        Only rows of the anchor's own label are partners; an anchor without
+        one is left unmixed. ``None``: any row.
 
     Returns
     -------
@@ -91,7 +105,7 @@ def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None, group_siz
     uniform, lam = _draw(rng, X.shape[0], alpha)
     uniform = torch.from_numpy(uniform).to(X.device, X.dtype)
     lam = torch.from_numpy(lam).to(X.device, X.dtype)
-    return _mix(X, features, n_neighbors, uniform, lam, group_size)
+    return _mix(X, features, n_neighbors, uniform, lam, group_size, labels)
 
 
 class KNNMixup(Callback):
@@ -125,15 +139,19 @@ class KNNMixup(Callback):
     group_size : int or None, default=None
         Search partners within consecutive groups of this many rows of a
         batch (see :func:`knn_mixup`); ``None``: the whole batch.
+    same_class : bool, default=False
+        Draw partners among the anchor's own class only (the label every mix
+        keeps), rather than among all rows.
     """
 
     def __init__(self, n_neighbors=5, alpha=0.2, space="input", random_state=None,
-                 group_size=None):
+                 group_size=None, same_class=False):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
         self.space = space
         self.random_state = random_state
         self.group_size = group_size
+        self.same_class = same_class
 
     def initialize(self):
         self.rng_ = np.random.default_rng(self.random_state)
@@ -161,7 +179,8 @@ class KNNMixup(Callback):
         self.draws_ = draws, used + n
         uniform, lam = draws[:, used:used + n].to(X.device, X.dtype)
         features = self._embedding(net, X) if self.space == "embedding" else None
-        X_mix, _, _ = _mix(X, features, self.n_neighbors, uniform, lam, self.group_size)
+        labels = batch[1] if self.same_class else None
+        X_mix, _, _ = _mix(X, features, self.n_neighbors, uniform, lam, self.group_size, labels)
         X.copy_(X_mix)
 
     @staticmethod

@@ -36,10 +36,15 @@ class TensorBatches:
         Source of the shuffling order (CPU generator).
     device : str or torch.device, default='cpu'
         Where the data tensors, and so every batch, live.
+    sample_weight : array-like of shape (n_samples,) or None, default=None
+        With ``shuffle``: every epoch draws as many rows as the data has, with
+        replacement, row ``i`` with probability proportional to
+        ``sample_weight[i]`` (class-aware sampling); ``None`` visits every row
+        once.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, generator=None,
-                 device="cpu"):
+                 device="cpu", sample_weight=None):
         self.X = torch.as_tensor(dataset.X).to(device)
         y = dataset.y
         self.y = None if y is None else torch.as_tensor(y).to(device)
@@ -48,6 +53,8 @@ class TensorBatches:
         self.drop_last = drop_last
         self.generator = generator
         self.device = self.X.device
+        self.sample_weight = None if sample_weight is None else torch.as_tensor(
+            sample_weight, dtype=torch.float64)
 
     def __len__(self):
         rounding = math.floor if self.drop_last else math.ceil
@@ -58,7 +65,12 @@ class TensorBatches:
         stop = len(self) * self.batch_size
         if self.shuffle:
             # One host-to-device copy per epoch, none per batch.
-            order = torch.randperm(n, generator=self.generator).to(self.device)
+            if self.sample_weight is None:
+                order = torch.randperm(n, generator=self.generator)
+            else:
+                order = torch.multinomial(self.sample_weight, n, replacement=True,
+                                          generator=self.generator)
+            order = order.to(self.device)
         for start in range(0, min(stop, n), self.batch_size):
             if self.shuffle:
                 rows = order[start:start + self.batch_size]

@@ -91,6 +91,18 @@ def validate_training_data(estimator, X, y):
     return X, encoder.transform(y).astype(np.int64)
 
 
+def _numpy_weights(net):
+    return {name: t.detach().cpu().numpy() for name, t in net.module_.state_dict().items()}
+
+
+def best_epoch(net):
+    """The 1-based epoch whose weights ``net`` kept: best validation macro-F1, else the last."""
+    history = net.history
+    if "valid_f1" not in history[-1]:
+        return len(history)
+    return int(np.argmax(history[:, "valid_f1"])) + 1
+
+
 class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """Base of the torch classifiers: validation, training loop, prediction.
 
@@ -186,6 +198,10 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     def _extra_callbacks(self, seed):
         return []
 
+    def _train_batch_params(self, y_fit):
+        """Extra keyword arguments of the training batch iterator (TensorBatches)."""
+        return {}
+
     # -- fitting ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -206,23 +222,28 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         X, y_encoded = validate_training_data(self, X, y)
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self._fit_networks(X, y_encoded, device, seed)
+        return self
 
-        fit_idx, valid_idx = validation_split(y_encoded, self.validation_fraction, seed)
-        valid_data = None
-        if valid_idx is not None:
-            valid_data = Dataset(X[valid_idx], y_encoded[valid_idx])
+    def _fit_networks(self, X, y, device, seed):
+        """Train ``net_``: one network, its epoch chosen on a validation split."""
+        fit_idx, valid_idx = validation_split(y, self.validation_fraction, seed)
+        self.net_ = self._train_net(X, y, fit_idx, valid_idx, device, seed)
+        self.n_iter_ = len(self.net_.history)
+        self.best_epoch_ = best_epoch(self.net_)
 
+    def _train_net(self, X, y, fit_idx, valid_idx, device, seed):
+        """A net trained on ``X[fit_idx]``, checkpointed on ``X[valid_idx]`` (None: last epoch)."""
+        valid_data = None if valid_idx is None else Dataset(X[valid_idx], y[valid_idx])
         devices = [torch.device(device)] if device.startswith("cuda") else []
         with torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            self.net_ = self._build_net(len(fit_idx), X.shape[1], valid_data, device, seed)
-            self.net_.fit(X[fit_idx], y_encoded[fit_idx])
-        self.n_iter_ = len(self.net_.history)
-        self.best_epoch_ = self._best_epoch(valid_data is not None)
-        return self
+            net = self._build_net(y[fit_idx], X.shape[1], valid_data, device, seed)
+            net.fit(X[fit_idx], y[fit_idx])
+        return net
 
-    def _build_net(self, n_fit, n_features, valid_data, device, seed):
-        n_classes = len(self.classes_)
+    def _build_net(self, y_fit, n_features, valid_data, device, seed):
+        n_fit, n_classes = len(y_fit), len(self.classes_)
         # BatchNorm cannot train on a batch of one sample: drop such a last batch.
         drop_last = n_fit > self.batch_size and n_fit % self.batch_size == 1
         n_batches = n_fit // self.batch_size if drop_last else math.ceil(n_fit / self.batch_size)
@@ -269,6 +290,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             iterator_train__drop_last=drop_last,
             iterator_train__generator=generator,
             iterator_train__device=device,
+            **{f"iterator_train__{k}": v for k, v in self._train_batch_params(y_fit).items()},
             iterator_valid=TensorBatches,
             iterator_valid__device=device,
             iterator_valid__batch_size=max(self.batch_size, _VALID_BATCH),
@@ -283,24 +305,19 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         if self.verbose:
             print(text)
 
-    def _best_epoch(self, has_validation):
-        history = self.net_.history
-        if not has_validation:
-            return len(history)
-        scores = history[:, "valid_f1"]
-        return int(np.argmax(scores)) + 1
-
     # -- prediction -----------------------------------------------------------
-    def _module_outputs(self, X, method=None):
-        """Run the fitted module (or its ``method``) on X in eval mode, in large chunks.
+    def _module_outputs(self, X, method=None, net=None, validated=False):
+        """Run the fitted module of ``net`` (default ``net_``), or its ``method``, on X.
 
-        Returns the outputs concatenated on the host: one tensor, or a tuple
-        of tensors when the module returns several.
+        Eval mode, in large chunks. Returns the outputs concatenated on the
+        host: one tensor, or a tuple of tensors when the module returns several.
+        ``validated``: X is training data that ``fit`` has validated already.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        if not validated:
+            check_is_fitted(self)
+            X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         X = torch.from_numpy(as_float32(X))
-        module = self.net_.module_
+        module = (self.net_ if net is None else net).module_
         module.eval()
         forward = module if method is None else getattr(module, method)
         device = next(module.parameters()).device
@@ -313,11 +330,13 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         outputs = tuple(torch.cat(parts) for parts in zip(*chunks))
         return outputs if len(outputs) > 1 else outputs[0]
 
-    def _logits(self, X):
-        check_is_fitted(self)
-        if callable(getattr(self.net_.module_, "logits", None)):
-            return self._module_outputs(X, method="logits")
-        out = self._module_outputs(X)
+    def _logits(self, X, net=None, validated=False):
+        if not validated:
+            check_is_fitted(self)
+        net = self.net_ if net is None else net
+        if callable(getattr(net.module_, "logits", None)):
+            return self._module_outputs(X, method="logits", net=net, validated=validated)
+        out = self._module_outputs(X, net=net, validated=validated)
         return out[0] if isinstance(out, tuple) else out
 
     def predict_proba(self, X):
@@ -332,7 +351,11 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        logits = self._logits(X).double()
+        return self._proba(X)
+
+    def _proba(self, X, net=None, validated=False):
+        """Softmax of the logits of ``net`` (default ``net_``) in float64, as a numpy array."""
+        logits = self._logits(X, net, validated).double()
         # softmax written out: torch.softmax over a few classes is ~10x slower
         # per row than these elementwise operations on a million rows.
         proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
@@ -354,22 +377,26 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     # -- persistence -----------------------------------------------------------
     def __getstate__(self):
-        # Keep the fitted network as plain numpy weights so that pickle files
+        # Keep the fitted networks as plain numpy weights so that pickle files
         # and skops' safe format need no torch or skorch objects.
         state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
         net = state.pop("net_", None)
-        if net is not None:
-            state["_module_weights"] = {
-                name: tensor.detach().cpu().numpy()
-                for name, tensor in net.module_.state_dict().items()
-            }
+        nets = state.pop("nets_", None)
+        if nets is not None:  # an ensemble; net_ is its first member
+            state["_member_weights"] = [_numpy_weights(member) for member in nets]
+        elif net is not None:
+            state["_module_weights"] = _numpy_weights(net)
         return state
 
     def __setstate__(self, state):
         weights = state.pop("_module_weights", None)
+        members = state.pop("_member_weights", None)
         super().__setstate__(state)
         if weights is not None:
             self.net_ = self._restore_net(weights)
+        if members is not None:
+            self.nets_ = [self._restore_net(member) for member in members]
+            self.net_ = self.nets_[0]
 
     def _restore_net(self, weights):
         module = self._build_module(self.n_features_in_, len(self.classes_))

@@ -110,3 +110,17 @@ def test_bad_options(store, tmp_path):
         build_report(store, tmp_path, posthoc="tukey")
     with pytest.raises(ValueError, match="alpha"):
         build_report(store, tmp_path, alpha=2)
+
+
+def test_paper_configuration_is_ranked_and_summarised_beside_the_defaults(store, tmp_path):
+    for dataset in DATASETS:
+        store.add(_row(dataset, "qclmix_paper", "paper", 0, 42, 0.70))
+    store.add(_row("ecoli", "qclmix_argmax", "paper", 0, 42, 0.5))  # an ablation on one dataset
+    text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    summary = text.split("### QCLMix against the best baseline")[1].split("###")[0]
+    assert "our qclmix_paper maF1" in summary and "| 0.700 |" in summary
+    assert "| **mean** |" in summary and "wins" in summary and "losses" in summary
+    ranks = text.split("Average ranks")[1].split("Friedman test")[0]
+    assert "| qclmix_paper |" in ranks and "| qclmix_no_mixup |" not in ranks
+    ablation = text.split("### Ablations")[1].split("![")[0]
+    assert "**mean** over the 1 datasets with every variant" in ablation

@@ -17,7 +17,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from qclmix_sklearn import QCLMixClassifier
+from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
+from qclmix_sklearn import _classifier as classifier_module
 
 FAST = dict(max_epochs=3, random_state=0)
 
@@ -45,10 +46,13 @@ def test_fitted_attributes_and_outputs(fitted, data):
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     assert set(fitted.predict(X)) <= set(fitted.classes_)
-    assert fitted.transform(X).shape == (len(X), 8)
+    # the defaults: a 3-member cross-fit ensemble, 8 embedding dimensions per member
+    assert len(fitted.nets_) == 3 and fitted.class_offsets_.shape == (2,)
+    assert fitted.transform(X).shape == (len(X), 24)
     assert fitted.n_features_in_ == 8
-    assert fitted.n_iter_ == 3 and 1 <= fitted.best_epoch_ <= 3
-    assert list(fitted.get_feature_names_out()) == [f"qclmixclassifier{i}" for i in range(8)]
+    assert (fitted.n_iter_ == 3).all()
+    assert ((1 <= fitted.best_epoch_) & (fitted.best_epoch_ <= 3)).all()
+    assert list(fitted.get_feature_names_out()) == [f"qclmixclassifier{i}" for i in range(24)]
 
 
 def test_pipeline_and_grid_search_over_two_parameters(data):
@@ -129,13 +133,14 @@ def test_verbose_prints_the_epoch_log(data, capsys):
 
 def test_early_stopping_and_last_epoch_options(data):
     stopped = QCLMixClassifier(max_epochs=60, n_iter_no_change=2, random_state=0).fit(*data)
-    assert stopped.n_iter_ < 60
-    last = QCLMixClassifier(max_epochs=3, validation_fraction=None, random_state=0).fit(*data)
+    assert (stopped.n_iter_ < 60).all()  # every member stopped early
+    last = QCLMixClassifier(**{**PAPER_PARAMS, "max_epochs": 3}, validation_fraction=None,
+                            random_state=0).fit(*data)
     assert last.best_epoch_ == 3 and "valid_f1" not in last.net_.history[-1]
 
 
 def test_validation_data_is_carved_from_the_training_data(data):
-    model = QCLMixClassifier(max_epochs=1, random_state=0).fit(*data)
+    model = QCLMixClassifier(**{**PAPER_PARAMS, "max_epochs": 1}, random_state=0).fit(*data)
     n_valid = sum(model.net_.history[-1, "batches", :, "valid_batch_size"])
     n_train = sum(model.net_.history[-1, "batches", :, "train_batch_size"])
     assert n_valid == 48 and n_train == 192
@@ -184,3 +189,78 @@ def test_learns_an_imbalanced_one_vs_rest_digits_task():
     score = f1_score(y_test, model.predict(X_test), average="macro")
     assert baseline < 0.5
     assert score > 0.85
+
+
+def test_paper_params_train_one_network_and_predict_its_argmax(data):
+    X, y = data
+    model = QCLMixClassifier(**PAPER_PARAMS, **FAST).fit(X, y)
+    assert model.nets_ == [model.net_] and not model.class_offsets_.any()
+    logits = model.net_.module_.logits(torch.from_numpy(X.astype(np.float32))).detach()
+    np.testing.assert_array_equal(model.predict(X), logits.argmax(1).numpy())
+
+
+def test_cross_fit_ensemble_averages_members_trained_on_complementary_folds(data):
+    X, y = data
+    model = QCLMixClassifier(n_folds=3, decision_rule="argmax", **FAST).fit(X, y)
+    assert len(model.nets_) == 3 and model.net_ is model.nets_[0]
+    assert model.best_epoch_.shape == (3,) and (model.n_iter_ == 3).all()
+    held_out = [sum(net.history[-1, "batches", :, "valid_batch_size"]) for net in model.nets_]
+    fitted_on = [sum(net.history[-1, "batches", :, "train_batch_size"]) for net in model.nets_]
+    assert sum(held_out) == len(X)  # every row held out by exactly one member
+    assert all(f + h == len(X) for f, h in zip(fitted_on, held_out))
+    members = [model._proba(X, net) for net in model.nets_]
+    np.testing.assert_allclose(model.predict_proba(X), np.mean(members, axis=0))
+    assert not np.allclose(members[0], members[1])
+    assert model.transform(X).shape == (len(X), 24)
+    assert len(model.get_feature_names_out()) == 24
+
+
+@pytest.mark.parametrize("n_folds, n_held_out", [(None, 48), (4, 240)])
+def test_offsets_are_tuned_on_held_out_training_rows_only(data, monkeypatch, n_folds, n_held_out):
+    seen = {}
+
+    def spy(log_proba, y):
+        seen.update(log_proba=log_proba, y=y)
+        return np.array([0.0, 1.0])
+
+    monkeypatch.setattr(classifier_module, "tune_class_offsets", spy)
+    X, y = data
+    model = QCLMixClassifier(n_folds=n_folds, decision_rule="tuned", **FAST).fit(X, y)
+    assert seen["log_proba"].shape == (n_held_out, 2) and len(seen["y"]) == n_held_out
+    np.testing.assert_array_equal(model.class_offsets_, [0.0, 1.0])
+    scores = np.log(model.predict_proba(X)) + [0.0, 1.0]
+    np.testing.assert_array_equal(model.predict(X), scores.argmax(1))
+
+
+def test_tuned_decision_changes_the_decision_only():
+    X, y = make_classification(n_samples=600, n_features=6, weights=[0.93], flip_y=0.05,
+                               class_sep=0.6, random_state=0)
+    # two epochs: members that under-predict the minority class out of fold
+    argmax = QCLMixClassifier(n_folds=3, decision_rule="argmax", class_balance=0.0,
+                              max_epochs=2, random_state=0).fit(X, y)
+    tuned = clone(argmax).set_params(decision_rule="tuned").fit(X, y)
+    assert not argmax.class_offsets_.any() and tuned.class_offsets_.any()
+    np.testing.assert_array_equal(argmax.predict_proba(X), tuned.predict_proba(X))
+    scores = np.log(tuned.predict_proba(X)) + tuned.class_offsets_
+    np.testing.assert_array_equal(tuned.predict(X), scores.argmax(1))
+
+
+def test_ensemble_survives_pickling(data):
+    model = QCLMixClassifier(n_folds=2, decision_rule="tuned", **FAST).fit(*data)
+    restored = pickle.loads(pickle.dumps(model))
+    assert len(restored.nets_) == 2 and restored.net_ is restored.nets_[0]
+    np.testing.assert_array_equal(restored.predict_proba(data[0]), model.predict_proba(data[0]))
+    np.testing.assert_array_equal(restored.class_offsets_, model.class_offsets_)
+
+
+def test_data_too_small_for_the_folds_gets_one_network():
+    X, y = np.arange(6.0).reshape(3, 2), np.array([0, 1, 1])
+    model = QCLMixClassifier(n_folds=5, decision_rule="tuned", **FAST).fit(X, y)
+    assert len(model.nets_) == 1
+
+
+@pytest.mark.parametrize("option", [{"class_balance": 1.0}, {"mixup_same_class": True}])
+def test_training_options_change_the_trained_model(data, option):
+    base = QCLMixClassifier(**PAPER_PARAMS, **FAST).fit(*data)
+    changed = clone(base).set_params(**option).fit(*data)
+    assert not np.array_equal(base.predict_proba(data[0]), changed.predict_proba(data[0]))

@@ -63,3 +63,37 @@ def test_callback_refuses_a_view_that_would_corrupt_the_data():
     callback = KNNMixup(random_state=0).initialize()
     with pytest.raises(TypeError, match="freshly collated"):
         callback.on_batch_begin(net=None, batch=(data[:16], None), training=True)
+
+
+def test_same_class_partners_share_the_anchors_label():
+    torch.manual_seed(1)
+    X = torch.randn(60, 3)
+    labels = torch.randint(0, 3, (60,))
+    labels[0] = 7  # the only row of its class: no partner, left unmixed
+    X_mix, partner, _ = knn_mixup(X, n_neighbors=4, labels=labels, rng=np.random.default_rng(0))
+    assert partner[0] == 0
+    torch.testing.assert_close(X_mix[0], X[0])
+    assert (labels[partner] == labels).all()
+    assert (partner[1:] != torch.arange(1, 60)).all()
+    # each partner is among the 4 nearest rows of the anchor's class
+    distances = torch.cdist(X, X).masked_fill(labels[:, None] != labels[None, :], float("inf"))
+    distances.fill_diagonal_(float("inf"))
+    nearest = distances.topk(4, largest=False).indices
+    assert all(partner[i] in nearest[i] for i in range(1, 60))
+
+
+def test_same_class_partners_within_groups():
+    X = torch.randn(50, 2)
+    labels = torch.arange(50) % 2
+    _, partner, _ = knn_mixup(X, labels=labels, group_size=16, rng=np.random.default_rng(0))
+    assert (labels[partner] == labels).all()
+    assert ((partner // 16) == (torch.arange(50) // 16)).all()
+
+
+def test_callback_same_class_mixes_only_within_a_class():
+    # two classes far apart: a cross-class mix would leave its cluster
+    X = torch.cat([torch.zeros(8, 2), torch.full((8, 2), 100.0)]) + torch.rand(16, 2)
+    y = torch.arange(16) // 8
+    callback = KNNMixup(n_neighbors=15, alpha=1.0, random_state=0, same_class=True).initialize()
+    callback.on_batch_begin(net=None, batch=(X, y), training=True)
+    assert (X[:8] < 2).all() and (X[8:] > 99).all()

@@ -7,7 +7,7 @@ from pytorch_metric_learning import losses as pml_losses
 from pytorch_metric_learning.miners import MultiSimilarityMiner
 from skorch.dataset import Dataset
 
-from qclmix_sklearn import QCLMixClassifier
+from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
 from qclmix_sklearn._tensor_batches import TensorBatches
 from qclmix_sklearn.losses import (
     FocalVarianceLoss,
@@ -234,10 +234,12 @@ def test_n_threads_is_set_during_fit_and_prediction_and_restored():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
+        # every module build and every prediction (held-out ones in fit included) of the
+        # ensemble's 3 members
         Spy(max_epochs=1, n_threads=1, random_state=0).fit(X, y).predict(X)
-        assert seen == [1, 1] and torch.get_num_threads() == 2
+        assert seen == [1] * 9 and torch.get_num_threads() == 2
         Spy(max_epochs=1, n_threads=None, random_state=0).fit(X, y).predict(X)
-        assert seen[2:] == [2, 2] and torch.get_num_threads() == 2
+        assert seen[9:] == [2] * 9 and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 
@@ -251,7 +253,8 @@ def test_validation_scores_the_kept_weights():
     rng = np.random.default_rng(0)
     y = np.arange(300) % 3
     X = rng.normal(size=(300, 5)) + y[:, None]
-    model = QCLMixClassifier(max_epochs=4, random_state=0).fit(X, y)
+    # one network checkpointed on a validation split, predicting its argmax
+    model = QCLMixClassifier(**{**PAPER_PARAMS, "max_epochs": 4}, random_state=0).fit(X, y)
     seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
     _, valid_idx = validation_split(y, 0.2, seed)
     history = model.net_.history

@@ -4,15 +4,29 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .._classifier import PAPER_PARAMS
 from ..baselines import list_baselines
 
-#: Ablation variants (SPEC §6): name -> QCLMixClassifier parameters.
-QCLMIX_VARIANTS = {
-    "qclmix": {},
-    "qclmix_no_quantum": {"use_entanglement": False},
-    "qclmix_no_mixup": {"mixup": False},
-    "qclmix_no_attention": {"use_attention": False},
+#: QCLMix in the paper's configuration and the paper's ablations (SPEC §6, Fig. 5): each removes
+#: one component from the paper's configuration.
+PAPER_VARIANTS = {
+    "qclmix_paper": PAPER_PARAMS,
+    "qclmix_no_quantum": {**PAPER_PARAMS, "use_entanglement": False},
+    "qclmix_no_mixup": {**PAPER_PARAMS, "mixup": False},
+    "qclmix_no_attention": {**PAPER_PARAMS, "use_attention": False},
 }
+
+#: Ablations of our improvements (README, "Beyond the paper"): each undoes one of them in the
+#: package's defaults.
+IMPROVEMENT_ABLATIONS = {
+    "qclmix_single_net": {"n_folds": None},
+    "qclmix_argmax": {"decision_rule": "argmax"},
+    "qclmix_uniform_batches": {"class_balance": 0.0},
+    "qclmix_any_class_mixup": {"mixup_same_class": False},
+}
+
+#: Every QCLMix variant: name -> QCLMixClassifier parameters; ``qclmix`` has the defaults.
+QCLMIX_VARIANTS = {"qclmix": {}, **PAPER_VARIANTS, **IMPROVEMENT_ABLATIONS}
 
 
 def is_qclmix(name):

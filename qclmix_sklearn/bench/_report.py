@@ -23,6 +23,8 @@ from ._store import KEY_COLUMNS, ResultStore
 from ._suites import PAPER_REPORTED_F1
 
 CONTROL = "qclmix"
+#: QCLMix in the paper's configuration: ranked and tested with the baselines too.
+PAPER_CONTROL = "qclmix_paper"
 
 _PROTOCOL_TEXT = {
     "paper": (
@@ -71,6 +73,11 @@ def _markdown_table(header, rows):
 
 def _is_baseline(model):
     return model not in QCLMIX_VARIANTS
+
+
+def _main_models(table):
+    """The baselines, QCLMix and QCLMix as in the paper: the models that are ranked and tested."""
+    return table[[m for m in table.columns if _is_baseline(m) or m in (CONTROL, PAPER_CONTROL)]]
 
 
 def _block(table):
@@ -145,6 +152,7 @@ def _summary_section(table, std, tasks):
                 dataset,
                 tasks.get(dataset, "?"),
                 _fmt(paper, 2) if paper is not None else "—",
+                *([cell(dataset, PAPER_CONTROL)] if PAPER_CONTROL in table.columns else []),
                 cell(dataset, CONTROL),
                 best_name,
                 cell(dataset, best_name) if best_name != "—" else "—",
@@ -155,21 +163,26 @@ def _summary_section(table, std, tasks):
         "dataset",
         "task",
         "paper's QCL-MixNet maF1 (test-selected)",
+        *([f"our {PAPER_CONTROL} maF1"] if PAPER_CONTROL in table.columns else []),
         "our qclmix maF1",
         "best baseline",
         "its maF1",
         "Δ (ours − best)",
     ]
-    return _markdown_table(header, rows), pd.Series(improvement, dtype=float)
+    improvement = pd.Series(improvement, dtype=float)
+    if len(improvement) > 1:
+        wins, losses = int((improvement > 0.005).sum()), int((improvement < -0.005).sum())
+        means = [_fmt(table[m].mean()) if m in table.columns else "—"
+                 for m in ([PAPER_CONTROL] if PAPER_CONTROL in table.columns else []) + [CONTROL]]
+        rows.append(["**mean**", f"{wins} wins, {len(improvement) - wins - losses} ties "
+                     f"(Δ within ±0.005), {losses} losses", "", *means, "", "",
+                     ("+" if improvement.mean() > 0 else "") + _fmt(improvement.mean())])
+    return _markdown_table(header, rows), improvement
 
 
 def _tests_section(ok, protocol, out, prefix, posthoc, alpha, figures):
     lines = []
-
-    def main_models(table):
-        return table[[m for m in table.columns if _is_baseline(m) or m == CONTROL]]
-
-    tables = {metric: main_models(score_table(ok, metric, protocol)) for metric in METRICS}
+    tables = {metric: _main_models(score_table(ok, metric, protocol)) for metric in METRICS}
     block, notes = _block(tables["f1_macro"])
     lines += [f"- {note}" for note in notes]
     if block.shape[0] < 2 or block.shape[1] < 3:
@@ -394,7 +407,7 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
         lines += _matrix_section(table, tasks)
         lines += ["", "### Ranks and statistical tests (QCLMix and the baselines)", ""]
         lines += _tests_section(done, protocol, out, prefix, posthoc, alpha, figures)
-        main = table[[m for m in table.columns if _is_baseline(m) or m == CONTROL]]
+        main = _main_models(table)
         if main.shape[1] > 1:
             name = f"{prefix}fig3_boxplots.png"
             _figures.box_figure(main, tasks, out / name)
@@ -410,7 +423,9 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
             ablation = table[variants].dropna(how="all")
             lines += ["", "### Ablations (macro-F1)", ""]
             rows = [[d, *(_fmt(ablation.loc[d, v]) for v in variants)] for d in ablation.index]
-            rows.append(["**mean**", *(_fmt(ablation[v].mean()) for v in variants)])
+            complete = ablation.dropna()  # a mean over other datasets would not compare
+            rows.append([f"**mean** over the {len(complete)} datasets with every variant",
+                         *(_fmt(complete[v].mean()) for v in variants)])
             lines.append(_markdown_table(["dataset", *variants], rows))
             name = f"{prefix}fig5_ablation.png"
             _figures.ablation_figure(ablation, tasks, out / name)

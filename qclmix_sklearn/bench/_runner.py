@@ -17,7 +17,7 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.preprocessing import LabelEncoder
 
 from ._job import Job, library_versions, run_job
-from ._models import make_model as default_make_model, wrap
+from ._models import is_qclmix, make_model as default_make_model, wrap
 from ._protocols import PROTOCOLS, splits
 from ._store import STATUSES
 from ._suites import shrink_grid
@@ -190,6 +190,12 @@ def build_jobs(
                         "inner_cv": suite.inner_cv,
                         "protocol": protocol_options,
                     }
+                    if is_qclmix(model):
+                        # A variant is its parameters, defaults included: results stored under
+                        # other defaults are not taken for this configuration's.
+                        config["estimator"] = {
+                            k: v for k, v in estimator.get_params().items() if k != "random_state"
+                        }
                     pipeline, pipeline_grid = wrap(estimator, grid)
                 except Exception as exc:  # noqa: BLE001
                     status = "skipped" if isinstance(exc, ImportError) else "failed"

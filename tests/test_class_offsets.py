@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from qclmix_sklearn._class_offsets import macro_f1, tune_class_offsets
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 6])
+def test_macro_f1_equals_sklearns_including_absent_classes(n_classes):
+    rng = np.random.default_rng(n_classes)
+    y_true = rng.integers(0, n_classes - 1, 200)  # the last class never occurs
+    y_pred = rng.integers(0, n_classes, 200)
+    expected = f1_score(y_true, y_pred, average="macro", labels=range(n_classes),
+                        zero_division=0)
+    assert macro_f1(y_true, y_pred, n_classes) == pytest.approx(expected)
+
+
+def test_a_binary_offset_is_a_tuned_threshold_for_the_minority_class():
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.1).astype(int)
+    # a calibrated-looking but under-confident score for the minority class
+    p1 = np.clip(0.25 * y + rng.normal(0.15, 0.1, 2000), 0.01, 0.99)
+    log_proba = np.log(np.column_stack([1 - p1, p1]))
+    offsets = tune_class_offsets(log_proba, y)
+    before = f1_score(y, log_proba.argmax(1), average="macro")
+    after = f1_score(y, (log_proba + offsets).argmax(1), average="macro")
+    assert after > before + 0.1
+    assert offsets[1] - offsets[0] > 0  # the minority class is favoured
+
+
+def test_never_worse_than_argmax_on_the_tuning_data_and_zero_without_evidence():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 300)
+    log_proba = np.log(rng.dirichlet(np.ones(4), 300))
+    offsets = tune_class_offsets(log_proba, y)
+    assert macro_f1(y, (log_proba + offsets).argmax(1), 4) >= macro_f1(y, log_proba.argmax(1), 4)
+    # perfect predictions: no offset can improve them, so all stay 0
+    perfect = np.log(np.eye(4)[y] * 0.9 + 0.025)
+    assert (tune_class_offsets(perfect, y) == 0).all()
