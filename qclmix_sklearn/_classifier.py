@@ -294,21 +294,6 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchC
         counts = np.bincount(y_fit, minlength=len(self.classes_)).astype(float)
         return {"sample_weight": counts[y_fit] ** -self.class_balance}
 
-    def predict_proba(self, X):
-        """Class probabilities of X (the mean over the ensemble's members).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        return np.mean([self._proba(X, net) for net in self.nets_], axis=0)
-
     def predict(self, X):
         """Predicted class labels of X: ``argmax(log(proba) + class_offsets_)``.
 

@@ -340,7 +340,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return out[0] if isinstance(out, tuple) else out
 
     def predict_proba(self, X):
-        """Class probabilities of X.
+        """Class probabilities of X (of an ensemble: the mean over its members).
 
         Parameters
         ----------
@@ -351,7 +351,11 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        return self._proba(X)
+        check_is_fitted(self)
+        members = getattr(self, "nets_", None)
+        if not members:
+            return self._proba(X)
+        return np.mean([self._proba(X, net) for net in members], axis=0)
 
     def _proba(self, X, net=None, validated=False):
         """Softmax of the logits of ``net`` (default ``net_``) in float64, as a numpy array."""
