@@ -93,15 +93,26 @@ def friedman_test(table, ranks=None):
     return FriedmanResult(float(chi2), float(p), f, pf, n, k, average)
 
 
-def global_friedman(tables):
-    """Friedman test over ranks averaged across metrics (``tables``: metric -> table)."""
+def _no_results():
+    empty = pd.Series(dtype=float)
+    return FriedmanResult(np.nan, np.nan, np.nan, np.nan, 0, 0, empty, "no results")
+
+
+def _common_block(tables):
+    """The complete tables of ``tables`` (metric -> table) and the datasets and models all share."""
     tables = [complete_cases(t) for t in tables.values() if not t.empty]
     if not tables:
-        return FriedmanResult(
-            np.nan, np.nan, np.nan, np.nan, 0, 0, pd.Series(dtype=float), "no results"
-        )
+        return tables, [], []
     datasets = sorted(set.intersection(*(set(t.index) for t in tables)))
     models = sorted(set.intersection(*(set(t.columns) for t in tables)))
+    return tables, datasets, models
+
+
+def global_friedman(tables):
+    """Friedman test over ranks averaged across metrics (``tables``: metric -> table)."""
+    tables, datasets, models = _common_block(tables)
+    if not tables:
+        return _no_results()
     ranks = [rank_table(t.loc[datasets, models]) for t in tables]
     averaged = sum(ranks) / len(ranks)
     return friedman_test(-averaged, ranks=averaged)
@@ -114,13 +125,9 @@ def metrics_as_blocks_friedman(tables):
     the Friedman formula with the N metrics as blocks. The metrics are not independent measurements
     (they are computed from the same predictions), so prefer :func:`global_friedman`.
     """
-    tables = [complete_cases(t) for t in tables.values() if not t.empty]
+    tables, datasets, models = _common_block(tables)
     if not tables:
-        return FriedmanResult(
-            np.nan, np.nan, np.nan, np.nan, 0, 0, pd.Series(dtype=float), "no results"
-        )
-    datasets = sorted(set.intersection(*(set(t.index) for t in tables)))
-    models = sorted(set.intersection(*(set(t.columns) for t in tables)))
+        return _no_results()
     n, k = len(tables), len(models)
     average = sum(rank_table(t.loc[datasets, models]).mean() for t in tables) / n
     average = average.sort_values()
