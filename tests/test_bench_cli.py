@@ -136,3 +136,78 @@ def test_killed_run_resumes_without_losing_results(tmp_path):
     assert "Holm" in report and "Iman–Davenport" in report and "| d0 |" in report
     for figure in ("cd_diagram", "fig2_improvement", "fig3_boxplots", "fig4_tsne"):
         assert (out / f"paper_{figure}.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database" * 50], ids=["empty", "junk"])
+@pytest.mark.parametrize("command", ["run", "report"])
+def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path, capsys, content, command):
+    db = tmp_path / "results.sqlite"
+    db.write_bytes(content)
+    argv = [command, "--db", str(db)] + (
+        ["--suite", "quick", "--no-progress"] if command == "run" else ["--out", str(tmp_path)]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"qclmix-bench: error: {db} is ") and err.count("\n") == 1
+    assert db.read_bytes() == content  # left untouched
+
+
+OWN_MODEL_SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.datasets import make_classification
+    from sklearn.utils import Bunch
+
+    from qclmix_sklearn.bench import Suite
+
+
+    class Nearest(ClassifierMixin, BaseEstimator):
+        '''A model defined in the suite file itself: nearest class mean.'''
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            self.means_ = np.stack([X[y == c].mean(axis=0) for c in self.classes_])
+            return self
+
+        def predict(self, X):
+            distances = ((X[:, None, :] - self.means_[None]) ** 2).sum(axis=2)
+            return self.classes_[distances.argmin(axis=1)]
+
+
+    def load(name, data_home=None, download=False):
+        X, y = make_classification(60, 4, n_informative=2, random_state=0)
+        return Bunch(data=X, target=y)
+
+
+    SUITE = Suite(name="own", description="tiny", datasets=["d"], models=["nearest"],
+                  protocol="cv", n_splits=2, seeds=(0,), load_dataset=load,
+                  make_model=lambda name, random_state=None: (Nearest(), None), timeout=0)
+    """
+)
+
+
+def test_a_suite_file_may_define_its_own_model(tmp_path, capsys):
+    """Its jobs pickle into loky workers (cloudpickle, by reference to the suite file)."""
+    suite_file = tmp_path / "own_suite.py"
+    suite_file.write_text(OWN_MODEL_SUITE)
+    db = tmp_path / "r.sqlite"
+    argv = ["run", "--suite-file", str(suite_file), "--db", str(db), "--n-jobs", "2"]
+    assert main([*argv, "--no-progress"]) == 0, capsys.readouterr()
+    assert [row[7] for row in _rows(str(db))] == ["ok", "ok"]
+
+
+def test_a_suite_files_model_in_a_fresh_interpreter(tmp_path):
+    """The path of daemonic (Dask nanny) workers: the job is pickled to a new interpreter."""
+    from qclmix_sklearn.bench._job import run_job_in_interpreter
+    from qclmix_sklearn.bench._runner import build_jobs
+    from qclmix_sklearn.bench._suites import get_suite
+
+    suite_file = tmp_path / "own_suite.py"
+    suite_file.write_text(OWN_MODEL_SUITE)
+    suite = get_suite(suite_file=suite_file)
+    job = next(build_jobs(suite, "paper", ["d"], ["nearest"]))
+    result = run_job_in_interpreter(job, timeout=120)
+    assert result["status"] == "ok", result.get("error")

@@ -124,3 +124,23 @@ def test_paper_configuration_is_ranked_and_summarised_beside_the_defaults(store,
     assert "| qclmix_paper |" in ranks and "| qclmix_no_mixup |" not in ranks
     ablation = text.split("### Ablations")[1].split("![")[0]
     assert "**mean** over the 1 datasets with every variant" in ablation
+
+
+def test_latest_attempt_is_reported_even_when_it_failed(store, tmp_path):
+    """A re-run with other settings that fails is listed, not hidden behind the older success."""
+    store.add(
+        _row("ecoli", "xgboost", "paper", 0, 42, None, param_hash="new", status="failed")
+        | {"error": "ValueError: the new settings broke it"}
+    )
+    store.add(
+        _row("glass", "knn", "paper", 0, 42, None, param_hash="new", status="timeout")
+        | {"error": "stopped after the per-job time limit of 5 s"}
+    )
+    text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    missing = text.split("## Jobs without a result")[1]
+    assert "| ecoli | xgboost | paper | 0 | 42 | failed | ValueError: the new settings" in missing
+    assert "| glass | knn | paper | 0 | 42 | timeout |" in missing
+    ecoli = text.split("#### ecoli")[1].split("####")[0]
+    glass = text.split("#### glass")[1].split("####")[0]
+    assert "| xgboost |" not in ecoli and "| knn |" not in glass
+    assert "| xgboost |" in glass  # the other datasets keep their results

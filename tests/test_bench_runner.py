@@ -1,5 +1,8 @@
 """The runner on tiny fake suites: statuses, resume, time limit, honesty of the splits, Dask."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -10,8 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils import Bunch
 
-from qclmix_sklearn.bench import ResultStore, Suite, run_suite, splits
+from qclmix_sklearn.bench import MissingExtraError, ResultStore, Suite, run_suite, splits
 from qclmix_sklearn.bench._job import inner_cv_splits, scores
+from qclmix_sklearn.datasets import BenchmarkUnavailableError
 
 SEEN_TRAINING_ROWS = []
 
@@ -28,9 +32,29 @@ class RowRecorder(ClassifierMixin, BaseEstimator):
         return np.full(len(X), self.classes_[0])
 
 
+class BrokenImport(ClassifierMixin, BaseEstimator):
+    """A model with a bug in its imports, or (``extra=True``) one missing an optional extra."""
+
+    def __init__(self, extra=False):
+        self.extra = extra
+
+    def fit(self, X, y):
+        if self.extra:
+            try:
+                import torch_geometric_not_installed  # noqa: F401
+            except ModuleNotFoundError as exc:
+                exc.name = "torch_geometric"  # as if torch-geometric were not installed
+                raise ImportError("install the gnn extra") from exc
+        from sklearn.utils import no_such_helper  # noqa: F401 - the bug
+
+        return self
+
+
 def load(name, data_home=None, download=False):
     if name == "missing":
-        raise FileNotFoundError("not available offline")
+        raise BenchmarkUnavailableError("not available offline")
+    if name == "crashing":
+        raise KeyError("a bug in the loader")
     X, y = make_classification(
         90, 5, n_informative=3, n_classes=3 if name == "three" else 2, random_state=1
     )
@@ -47,9 +71,12 @@ def make(name, random_state=None):
         "dummy": lambda: (DummyClassifier(), None),
         "warns": lambda: (LogisticRegression(max_iter=1), None),
         "broken": lambda: (LogisticRegression(C=-1.0), None),
-        "gnn": lambda: (_ for _ in ()).throw(ImportError("install the gnn extra")),
+        "gnn": lambda: (_ for _ in ()).throw(MissingExtraError("install the gnn extra")),
         "runaway": lambda: (MLPClassifier(max_iter=10**7, tol=0, n_iter_no_change=10**9), None),
         "recorder": lambda: (RowRecorder(), None),
+        "bad_import": lambda: (BrokenImport(), None),
+        "needs_extra": lambda: (BrokenImport(extra=True), None),
+        "bad_module": lambda: (_ for _ in ()).throw(ModuleNotFoundError("no", name="no_such")),
     }[name]()
 
 
@@ -76,7 +103,7 @@ def test_statuses_resume_and_retry(tmp_path):
         assert summary.counts == {"ok": 6, "failed": 2, "skipped": 2}
         assert "missing" in summary.skipped_datasets and any("missing" in m for m in messages)
         frame = store.results().set_index(["dataset", "model"])
-        assert frame.loc[("two", "gnn"), "error"] == "ImportError: install the gnn extra"
+        assert frame.loc[("two", "gnn"), "error"] == "MissingExtraError: install the gnn extra"
         assert "InvalidParameterError" in frame.loc[("two", "broken"), "error"]
         assert frame.loc[("two", "lr"), "inner_cv_splits"] == 3
         assert '"model__C"' in frame.loc[("two", "lr"), "best_params"]
@@ -300,3 +327,55 @@ def test_infrastructure_failure_stops_the_run_but_keeps_results(tmp_path, monkey
         assert summary.interrupted and "RuntimeError: worker lost" in summary.error
         assert "re-run the same command" in summary.line()
         assert len(store) == 1
+
+
+def test_only_a_missing_extra_is_skipped(tmp_path):
+    suite = fake_suite(models=["bad_import", "needs_extra", "bad_module", "gnn"], datasets=["two"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(suite, store, progress=False)
+        frame = store.results().set_index("model")
+    assert summary.counts == {"failed": 2, "skipped": 2}
+    assert frame.loc["bad_import", "status"] == "failed"
+    assert "no_such_helper" in frame.loc["bad_import", "error"]
+    assert "Traceback" in frame.loc["bad_import", "error"]
+    assert frame.loc["bad_module", "status"] == "failed"
+    assert frame.loc["needs_extra", "status"] == "skipped"
+    assert frame.loc["needs_extra", "error"] == "ImportError: install the gnn extra"
+
+
+def test_only_an_unavailable_dataset_is_skipped(tmp_path):
+    messages = []
+    suite = fake_suite(models=["dummy", "lr"], datasets=["missing", "crashing", "two"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_suite(suite, store, protocol="cv", progress=False, log=messages.append)
+        frame = store.results()
+    assert list(summary.skipped_datasets) == ["missing"]
+    crashed = frame[frame["dataset"] == "crashing"]
+    assert len(crashed) == 2 * 6 and set(crashed["status"]) == {"failed"}  # 2 models x 6 folds
+    assert crashed["error"].str.contains("KeyError: 'a bug in the loader'").all()
+    assert crashed["error"].str.contains("Traceback").all()
+    assert summary.counts == {"ok": 12, "failed": 12}
+    assert any("loading dataset crashing failed" in m for m in messages)
+    # the failed jobs have the keys of the real jobs: a retry replaces them
+    ok = frame[frame["dataset"] == "two"]
+    assert set(crashed["param_hash"]) == set(ok["param_hash"])
+
+
+def test_jobs_claimed_by_another_live_run_are_left_to_it(tmp_path):
+    from qclmix_sklearn.bench._claims import Owner
+    from qclmix_sklearn.bench._runner import build_jobs
+    from qclmix_sklearn.bench._store import STATUSES
+
+    suite = fake_suite(models=["dummy", "lr", "qclmix"], datasets=["two"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        live, gone = Owner(), Owner(pid=dead.pid)
+        keys = [job.key for job in build_jobs(suite, "paper", ["two"], suite.models)]
+        assert store.claims.claim(keys[0], live, done_statuses=STATUSES) == "claimed"
+        assert store.claims.claim(keys[1], gone, done_statuses=STATUSES) == "claimed"
+        summary = run_suite(suite, store, progress=False)
+        assert summary.counts == {"ok": 2} and summary.elsewhere == 1
+        assert "1 being run by another run" in summary.line()
+        assert set(store.finished_keys()) == set(keys[1:])  # the dead run's job was taken over
+        assert [claim[:2] for claim in store.claims.held()] == [(keys[0], live.id)]

@@ -1,9 +1,15 @@
-"""The SQLite results store: keys, resume bookkeeping, embeddings."""
+"""The SQLite results store: keys, resume bookkeeping, embeddings, claims, bad files."""
+
+import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from qclmix_sklearn.bench import ResultStore
+from qclmix_sklearn.bench import InvalidStoreError, ResultStore
+from qclmix_sklearn.bench._claims import LEASE_SECONDS, Owner
+from qclmix_sklearn.bench._store import STATUSES
 
 
 def _result(**changes):
@@ -99,3 +105,76 @@ def test_older_store_gets_new_columns(tmp_path):
         store.add(_result(model="new", warnings=["UserWarning: x"]))
         frame = store.results().set_index("model")
     assert frame.loc["new", "warnings"] == '["UserWarning: x"]' and frame.loc["m", "status"] == "ok"
+
+
+def test_corrupted_store_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "broken.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(InvalidStoreError, match="broken.sqlite.*corrupted"):
+        ResultStore(path)
+
+
+def test_empty_file_is_not_taken_for_a_new_store(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    with pytest.raises(InvalidStoreError, match="empty.sqlite is an empty file"):
+        ResultStore(path)
+    assert path.stat().st_size == 0  # left as it was
+    with ResultStore(tmp_path / "new.sqlite"):  # a store we create is never empty
+        assert (tmp_path / "new.sqlite").stat().st_size > 0
+
+
+def test_another_database_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE accounts (name TEXT)")
+    with pytest.raises(InvalidStoreError, match="without a results table.*accounts"):
+        ResultStore(path)
+    with sqlite3.connect(path) as con:  # none of our tables added
+        assert con.execute("SELECT name FROM sqlite_master").fetchall() == [("accounts",)]
+
+
+KEY = ("d", "m", "paper", 0, 42, "h")
+
+
+def _dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()  # reaped: the pid is free
+    return process.pid
+
+
+def test_claims_one_owner_at_a_time(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        first, second = Owner(), Owner()
+        claim = lambda owner: store.claims.claim(KEY, owner, done_statuses=STATUSES)  # noqa: E731
+        assert claim(first) == "claimed"
+        assert claim(first) == "claimed"  # its own claim
+        assert claim(second) == "busy"  # a live run on this host holds it
+        store.add(_result())
+        assert store.claims.held() == []  # a stored result ends the claim
+        assert claim(second) == "done"
+        # under --retry-failed, a failure stored since the run saw the store is done too
+        store.add(_result(status="failed"))
+        status, *seen = store.versions()[KEY]
+        assert store.claims.claim(KEY, second, done_statuses=("ok",), seen=tuple(seen)) == (
+            "claimed"
+        )
+        assert store.claims.claim(KEY, first, done_statuses=("ok",), seen=None) == "done"
+        store.claims.release(second)
+        assert store.claims.held() == []
+
+
+def test_claims_of_dead_runs_are_taken_over(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        me = Owner()
+        for owner, heartbeat_age, expected in [
+            (Owner(pid=_dead_pid()), 0, "claimed"),  # this host, process gone: at once
+            (Owner(host="elsewhere", pid=1), 0, "busy"),  # another host, fresh heartbeat
+            (Owner(host="elsewhere", pid=1), 2 * LEASE_SECONDS, "claimed"),  # lease over
+        ]:
+            store.claims.release(me)
+            assert store.claims.claim(KEY, owner, done_statuses=STATUSES) == "claimed"
+            with sqlite3.connect(store.path) as con:
+                con.execute("UPDATE claims SET heartbeat = heartbeat - ?", (heartbeat_age,))
+            assert store.claims.claim(KEY, me, done_statuses=STATUSES) == expected
+            store.claims.release(owner)

@@ -9,17 +9,22 @@ Command line (see ``qclmix-bench --help``)::
 
 Results go to an SQLite store (``qclmix-results.sqlite``), one row per (dataset, model, protocol,
 fold, seed, parameter hash), committed as each job finishes: re-running a command resumes it.
+Runs started on one store (on one machine, or on several sharing the file) claim each job before
+computing it, and so split the work.
 """
 
+from ._missing_extra import MissingExtraError
 from ._models import QCLMIX_VARIANTS, list_models, make_model
 from ._protocols import PROTOCOLS, splits
 from ._report import build_report
 from ._runner import RunSummary, run_suite
 from ._stats import friedman_test, global_friedman, holm, nemenyi
-from ._store import ResultStore
+from ._store import InvalidStoreError, ResultStore
 from ._suites import PAPER_REPORTED_F1, SUITES, Suite, get_suite
 
 __all__ = [
+    "InvalidStoreError",
+    "MissingExtraError",
     "PAPER_REPORTED_F1",
     "PROTOCOLS",
     "QCLMIX_VARIANTS",

@@ -8,6 +8,7 @@ Examples::
 """
 
 import argparse
+import sqlite3
 import sys
 
 from ._protocols import PROTOCOLS
@@ -56,7 +57,9 @@ def build_parser():
         "run",
         help="run a suite (skips jobs already in the results store)",
         description="Run a benchmark suite. Every finished job is committed to the store at once; "
-        "running the same command again skips stored jobs, so an interrupted run resumes.",
+        "running the same command again skips stored jobs, so an interrupted run resumes. Runs "
+        "started on one store (also on several machines sharing the file) claim each job before "
+        "computing it, and so split the work.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     suites_help = "; ".join(f"{name}: {suite.description}" for name, suite in SUITES.items())
@@ -271,6 +274,8 @@ def main(argv=None):
         OSError,
     ) as exc:  # OSError: unreachable scheduler, unwritable path
         parser.exit(2, f"qclmix-bench: error: {exc}\n")
+    except sqlite3.Error as exc:  # e.g. a store corrupted mid-way, or locked for minutes
+        parser.exit(2, f"qclmix-bench: error: results store {getattr(args, 'db', None)}: {exc}\n")
 
 
 if __name__ == "__main__":

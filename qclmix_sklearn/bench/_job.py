@@ -2,7 +2,9 @@
 
 A job runs in a worker (a local process, a Dask or a Ray worker) and *returns* its result; only the
 main process writes to the results store. With a time limit, the job runs in a child process of the
-worker that is terminated when the limit passes, so a runaway model cannot stall the run.
+worker that is terminated when the limit passes, so a runaway model cannot stall the run. A local
+worker process dies with the run that started it (:func:`die_with_run`): kill -9 of a run leaves
+nothing computing.
 """
 
 import contextlib
@@ -25,6 +27,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, precision_score, recall_score, f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from ._claims import process_alive
+from ._missing_extra import is_missing_extra
+from ._suite_file import SuiteModules
 
 _VERSION_PACKAGES = (
     "qclmix-sklearn",
@@ -63,6 +69,13 @@ class Job:
     n_threads: int = None
     #: (host, pid) of the run's main process: a worker on that host stops when it is gone
     owner: tuple = None
+    #: suite files (module name -> path) that a worker imports before it unpickles the job
+    suite_modules: dict = None
+
+    def __reduce__(self):
+        # The suite's file first: unpickling imports it before the estimator, whose class it may
+        # define.
+        return _rebuild_job, (SuiteModules(self.suite_modules or {}), self.__dict__)
 
     @property
     def key(self):
@@ -81,6 +94,12 @@ class Job:
             "n_train": int(len(self.train)),
             "n_test": int(len(self.test)),
         }
+
+
+def _rebuild_job(_suite_modules, state):
+    job = Job.__new__(Job)
+    job.__dict__.update(state)
+    return job
 
 
 def library_versions():
@@ -191,10 +210,12 @@ def _execute(job, result):
             result["embedding"] = np.asarray(estimator.transform(X_test), dtype=np.float32)
             result["embedding_labels"] = y_test
         result["status"] = "ok"
-    except ImportError as exc:
-        # A missing optional dependency (e.g. torch-geometric for the GNN baselines) is not a bug.
-        result.update(status="skipped", error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a failing model must not stop the run
+        if is_missing_extra(exc):
+            # A missing optional dependency (e.g. torch-geometric for the GNN baselines) is not a
+            # bug; any other error, an ImportError included, is a failure with its traceback.
+            result.update(status="skipped", error=f"{type(exc).__name__}: {exc}")
+            return
         result.update(
             status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
         )
@@ -259,7 +280,7 @@ def _wait(job, start, timeout, ready):
     """
     watch_owner = _is_local_owner(job.owner)
     while True:
-        if watch_owner and not _alive(job.owner[1]):
+        if watch_owner and not process_alive(job.owner[1]):
             raise SystemExit("the run's main process is gone")
         remaining = timeout - (time.perf_counter() - start)
         if remaining <= 0:
@@ -272,35 +293,40 @@ def _is_local_owner(owner):
     return owner is not None and owner[0] == socket.gethostname() and owner[1] != os.getpid()
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed process that its parent has not reaped yet is a zombie: gone for us
-        with open(f"/proc/{pid}/stat") as file:
-            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+_watched_run = []  # the run this worker process dies with, once watched
 
 
-def exit_with_parent(poll_seconds=1.0):
-    """Exit this process when its parent dies (a killed run must not leave orphans computing)."""
+def die_with_run(owner, poll_seconds=0.5):
+    """In a worker process started by the run ``owner`` (host, pid), exit when that run is gone.
+
+    A loky worker would otherwise finish its job (hours, for some models) after kill -9 of the
+    run. Only a worker whose parent is the run dies with it: a Dask or Ray worker serves others.
+    """
+    if _watched_run or not _is_local_owner(owner) or os.getppid() != owner[1]:
+        return
+    _watched_run.append(owner)
+    exit_with_parent(poll_seconds)
+
+
+def exit_with_parent(poll_seconds=1.0, starter=None):
+    """Exit this process when its parent dies (a killed run must not leave orphans computing).
+
+    ``starter``: the pid of the process that started this one, when it is not the parent: a
+    forkserver child's parent is the fork server, which lives as long as its children do.
+    """
     parent = os.getppid()
 
     def watch():
         while True:
             time.sleep(poll_seconds)
-            if os.getppid() != parent:
+            if os.getppid() != parent or (starter is not None and not process_alive(starter)):
                 os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _child(job, connection):
-    exit_with_parent()
+def _child(job, connection, starter):
+    exit_with_parent(starter=starter)
     try:
         connection.send(execute(job))
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: not a failure of the job
@@ -324,6 +350,7 @@ def run_job(job, timeout=None):
 
     Never raises: failures, crashes and timeouts come back as result dicts with their status.
     """
+    die_with_run(job.owner)
     if not timeout:
         return execute(job)
     if multiprocessing.current_process().daemon:
@@ -332,7 +359,7 @@ def run_job(job, timeout=None):
         return run_job_in_interpreter(job, timeout)
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(job, sender), daemon=False)
+    process = context.Process(target=_child, args=(job, sender, os.getpid()), daemon=False)
     start = time.perf_counter()
     process.start()
     sender.close()

@@ -300,8 +300,9 @@ def build_report(
         Protocols to report (default: every protocol in the store).
     suites : list of str, default=None
         Only results stored by these suites (default: all). When one job (dataset, model, protocol,
-        fold, seed) was run with several settings (e.g. by the quick and the paper suite), only the
-        most recent successful run is reported, never an average of different settings.
+        fold, seed) was run with several settings (e.g. by the quick and the paper suite), only its
+        most recent attempt is reported, never an average of different settings; when that attempt
+        failed, timed out or was skipped, the job is listed among the jobs without a result.
     posthoc : {"nemenyi", "holm"}, default="nemenyi"
         Post-hoc test against QCLMix shown beside the Nemenyi critical difference.
     tsne_datasets : list of str, default=None
@@ -330,11 +331,14 @@ _JOB = ["dataset", "model", "protocol", "fold", "seed"]
 
 
 def _latest(results):
-    """One row per job (its latest success, else its latest attempt) and the number dropped."""
-    ranked = results.assign(_ok=results["status"] == "ok").sort_values(
-        ["_ok", "finished_at", "row_id"]
-    )
-    latest = ranked.drop_duplicates(_JOB, keep="last").drop(columns="_ok")
+    """One row per job, its latest attempt (whatever its status), and the number dropped.
+
+    A job re-run with other settings is reported as it ran last: a failure or a timeout of the new
+    settings is listed among the jobs without a result, never hidden by an older success.
+    """
+    # row_id: insertion order, breaks ties of finishes within one second
+    ranked = results.sort_values(["finished_at", "row_id"], na_position="first")
+    latest = ranked.drop_duplicates(_JOB, keep="last")
     return latest.sort_values(_JOB).reset_index(drop=True), len(results) - len(latest)
 
 
@@ -372,7 +376,8 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
         lines += [
             "",
             f"{superseded} older run(s) of the same jobs with other settings are not reported "
-            "(one run per dataset, model, protocol, fold and seed: the most recent success).",
+            "(one run per dataset, model, protocol, fold and seed: the most recent attempt, "
+            "listed below among the jobs without a result when it failed).",
         ]
     versions = results.loc[results["status"] == "ok", "versions"].dropna()
     if not versions.empty:

@@ -1,7 +1,8 @@
 """Run a suite: build the jobs, skip the stored ones, run the rest through joblib, store results.
 
 Workers return results; only this (main) process writes to the SQLite store, one commit per job, so
-an interrupted run resumes where it stopped.
+an interrupted run resumes where it stopped. Each job is claimed in the store as it is dispatched,
+so that runs sharing a store (on one machine or several) compute each job once.
 """
 
 import contextlib
@@ -9,6 +10,7 @@ import hashlib
 import json
 import os
 import socket
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,10 +18,13 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.preprocessing import LabelEncoder
 
+from ._claims import Heartbeat, Owner
 from ._job import Job, library_versions, run_job
+from ._missing_extra import is_missing_extra
 from ._models import is_qclmix, make_model as default_make_model, wrap
 from ._protocols import PROTOCOLS, splits
 from ._store import STATUSES
+from ._suite_file import modules_of
 from ._suites import shrink_grid
 
 BACKENDS = ("loky", "dask", "ray")
@@ -36,6 +41,8 @@ class RunSummary:
         default_factory=list
     )  # (dataset, model, fold, seed, status, first error line)
     skipped_datasets: dict = field(default_factory=dict)
+    #: jobs left to another live run that claimed them (runs sharing a store split the work)
+    elsewhere: int = 0
     interrupted: bool = False
     error: str = None  # why the run stopped early, when it was not Ctrl-C
 
@@ -46,6 +53,8 @@ class RunSummary:
             f"{ran} job(s) run ({parts}); {self.already_stored} already stored; "
             f"{self.total} in the suite"
         )
+        if self.elsewhere:
+            text += f"; {self.elsewhere} being run by another run on this store"
         if self.skipped_datasets:
             text += f"; dataset(s) not available: {', '.join(self.skipped_datasets)}"
         if self.interrupted:
@@ -119,6 +128,82 @@ def _backend_context(backend, scheduler):
     raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
 
 
+def _configure(suite, model, seed, protocol_options, make_model):
+    """``(pipeline, grid, config)`` of ``model`` in ``suite``; config is what its hash covers."""
+    estimator, grid = make_model(model, random_state=seed)
+    used = _set_known_params(estimator, suite.common_params)
+    used.update(_set_known_params(estimator, suite.model_params.get(model, {})))
+    grid = shrink_grid(grid, suite.model_grid_sizes.get(model, suite.max_grid_size))
+    config = {
+        "model": model,
+        "params": used,
+        "grid": grid,
+        "inner_cv": suite.inner_cv,
+        "protocol": protocol_options,
+    }
+    if is_qclmix(model):
+        # A variant is its parameters, defaults included: results stored under other defaults
+        # are not taken for this configuration's.
+        config["estimator"] = {
+            k: v for k, v in estimator.get_params().items() if k != "random_state"
+        }
+    pipeline, pipeline_grid = wrap(estimator, grid)
+    return pipeline, pipeline_grid, config
+
+
+def _unbuilt(suite, model, protocol_options, base, exc, status):
+    """The stored result of a job that could not start (``exc``: the reason)."""
+    config = {
+        "model": model,
+        "params": {},
+        "grid": None,
+        "inner_cv": suite.inner_cv,
+        "protocol": protocol_options,
+    }
+    error = f"{type(exc).__name__}: {exc}"
+    if status == "failed":
+        error += "\n" + "".join(traceback.format_exception(exc))
+    return {
+        **base,
+        "param_hash": param_hash(config),
+        "params": config,
+        "status": status,
+        "error": error,
+        "versions": library_versions(),
+    }
+
+
+def _split_keys(suite, protocol):
+    """``(fold, seed)`` of every split of ``protocol``, numbered as :func:`splits` numbers them."""
+    if protocol == "paper":
+        return [(0, int(suite.paper_seed))]
+    return [(fold, int(seed)) for seed in suite.seeds for fold in range(suite.n_splits)]
+
+
+def _load_failures(suite, protocol, dataset, models, exc, protocol_options, make_model):
+    """A failed result for every job of a dataset whose loader crashed (not: was unavailable)."""
+    for model in models:
+        for fold, seed in _split_keys(suite, protocol):
+            base = {"dataset": dataset, "model": model, "protocol": protocol, "fold": fold,
+                    "seed": seed, "suite": suite.name}  # fmt: skip
+            error = f"loading dataset {dataset!r} failed: {type(exc).__name__}: {exc}\n" + (
+                "".join(traceback.format_exception(exc))
+            )
+            try:  # the job's own key, so that a re-run with --retry-failed replaces the row
+                _, _, config = _configure(suite, model, seed, protocol_options, make_model)
+            except Exception as model_exc:  # noqa: BLE001
+                yield _unbuilt(suite, model, protocol_options, base, model_exc, "failed")
+                continue
+            yield {
+                **base,
+                "param_hash": param_hash(config),
+                "params": config,
+                "status": "failed",
+                "error": error,
+                "versions": library_versions(),
+            }
+
+
 def build_jobs(
     suite,
     protocol,
@@ -131,20 +216,33 @@ def build_jobs(
     store=None,
     log=print,
 ):
-    """Yield the suite's jobs, and ready-made results for models that cannot be built here."""
+    """Yield the suite's jobs, and ready-made results of the jobs that cannot start here.
+
+    A dataset whose loader says it is not available (``BenchmarkUnavailableError``) is skipped;
+    any other error of the loader fails the dataset's jobs, with its traceback.
+    """
+    from ..datasets import BenchmarkUnavailableError
+
     load_dataset = suite.load_dataset or _default_load_dataset
     make_model = suite.make_model or default_make_model
+    suite_modules = modules_of(suite.make_model, suite.load_dataset)  # e.g. a model class there
     protocol_options = (
         {"test_size": suite.test_size} if protocol == "paper" else {"n_splits": suite.n_splits}
     )
     for dataset in datasets:
         try:
             bunch = load_dataset(dataset, data_home=data_home, download=download)
-        except Exception as exc:  # noqa: BLE001 - an unavailable dataset is skipped, never a crash
+        except BenchmarkUnavailableError as exc:
             message = f"{type(exc).__name__}: {exc}"
             log(f"skipping dataset {dataset}: {message}")
             if summary is not None:
                 summary.skipped_datasets[dataset] = message
+            continue
+        except Exception as exc:  # noqa: BLE001 - a broken loader fails its jobs, not the run
+            log(f"loading dataset {dataset} failed: {type(exc).__name__}: {exc}")
+            yield from _load_failures(
+                suite, protocol, dataset, models, exc, protocol_options, make_model
+            )
             continue
         X = np.asarray(bunch.data, dtype=np.float64)
         encoder = LabelEncoder()
@@ -179,41 +277,12 @@ def build_jobs(
                     "n_test": len(test),
                 }
                 try:
-                    estimator, grid = make_model(model, random_state=seed)
-                    used = _set_known_params(estimator, suite.common_params)
-                    used.update(_set_known_params(estimator, suite.model_params.get(model, {})))
-                    grid = shrink_grid(grid, suite.model_grid_sizes.get(model, suite.max_grid_size))
-                    config = {
-                        "model": model,
-                        "params": used,
-                        "grid": grid,
-                        "inner_cv": suite.inner_cv,
-                        "protocol": protocol_options,
-                    }
-                    if is_qclmix(model):
-                        # A variant is its parameters, defaults included: results stored under
-                        # other defaults are not taken for this configuration's.
-                        config["estimator"] = {
-                            k: v for k, v in estimator.get_params().items() if k != "random_state"
-                        }
-                    pipeline, pipeline_grid = wrap(estimator, grid)
+                    pipeline, pipeline_grid, config = _configure(
+                        suite, model, seed, protocol_options, make_model
+                    )
                 except Exception as exc:  # noqa: BLE001
-                    status = "skipped" if isinstance(exc, ImportError) else "failed"
-                    config = {
-                        "model": model,
-                        "params": {},
-                        "grid": None,
-                        "inner_cv": suite.inner_cv,
-                        "protocol": protocol_options,
-                    }
-                    yield {
-                        **base,
-                        "param_hash": param_hash(config),
-                        "params": config,
-                        "status": status,
-                        "error": f"{type(exc).__name__}: {exc}",
-                        "versions": library_versions(),
-                    }
+                    status = "skipped" if is_missing_extra(exc) else "failed"
+                    yield _unbuilt(suite, model, protocol_options, base, exc, status)
                     continue
                 yield Job(
                     dataset=dataset,
@@ -233,6 +302,7 @@ def build_jobs(
                     inner_cv=suite.inner_cv,
                     # the first split's test embedding of the full model, for the t-SNE figure
                     store_embedding=model == "qclmix" and fold == 0 and seed == parts[0][1],
+                    suite_modules=suite_modules,
                 )
 
 
@@ -297,7 +367,10 @@ def run_suite(
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
 
     summary = RunSummary()
-    done = store.finished_keys(("ok",) if retry_failed else STATUSES)
+    owner = Owner()
+    done_statuses = ("ok",) if retry_failed else STATUSES
+    stored = store.versions()
+    done = {key for key, (status, *_) in stored.items() if status in done_statuses}
     pending = []
     for item in build_jobs(
         suite,
@@ -316,6 +389,32 @@ def run_suite(
         else:
             pending.append(item)
 
+    def claim(item):
+        # a result stored since this run started is done, even a failure under --retry-failed
+        version = stored.get(_key(item))
+        seen = version[1:] if version else None
+        state = store.claims.claim(_key(item), owner, done_statuses=done_statuses, seen=seen)
+        if state == "done":  # another run stored it meanwhile
+            summary.already_stored += 1
+        return state
+
+    def claimed(items):
+        """The ``items`` this run claims as it goes; those that another live run holds are tried
+        once more at the end (that run may have died meanwhile), then left to it."""
+        busy = []
+        for item in items:
+            state = claim(item)
+            if state == "claimed":
+                yield item
+            elif state == "busy":
+                busy.append(item)
+        for item in busy:
+            state = claim(item)
+            if state == "claimed":
+                yield item
+            elif state == "busy":
+                summary.elsewhere += 1
+
     def record(result):
         store.add(result)
         summary.counts[result["status"]] += 1
@@ -333,9 +432,7 @@ def run_suite(
             )
 
     jobs = [item for item in pending if isinstance(item, Job)]
-    for item in pending:
-        if not isinstance(item, Job):
-            record(item)
+    unbuilt = [item for item in pending if not isinstance(item, Job)]
     if backend == "loky":
         workers = max(1, min(len(jobs), effective_n_jobs(n_jobs)))
         # Share the cores between the workers instead of every job starting one thread per core.
@@ -358,10 +455,15 @@ def run_suite(
         dynamic_ncols=True,
     )
     try:
-        with context:
+        # the heartbeat keeps this run's claims alive; on exit, it releases those left
+        with context, Heartbeat(store.claims, owner):
+            for item in claimed(unbuilt):
+                record(item)
             if jobs:
-                parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-                for result in parallel(delayed(run_job)(job, timeout) for job in jobs):
+                # batch_size=1: a job is claimed when it is dispatched, not in batches ahead
+                parallel = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")
+                tasks = (delayed(run_job)(job, timeout) for job in claimed(jobs))
+                for result in parallel(tasks):
                     record(result)
                     bar.update(1)
                     bad = sum(v for k, v in summary.counts.items() if k != "ok")

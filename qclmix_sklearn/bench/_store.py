@@ -1,24 +1,28 @@
 """SQLite results store: one row per (dataset, model, protocol, fold, seed, param hash).
 
-Only the main process writes; every finished job is committed at once so that an interrupted run
-loses nothing and a re-run skips what is already stored.
+Only the main process of a run writes; every finished job is committed at once so that an
+interrupted run loses nothing and a re-run skips what is already stored. Runs sharing a store claim
+each job before computing it (the ``claims`` table, ``_claims.py``), so they split the work.
 """
 
+import contextlib
 import io
 import json
+import os
 import sqlite3
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ._claims import CLAIMS_SCHEMA, KEY_COLUMNS, Claims
 
 DEFAULT_DB = "qclmix-results.sqlite"
 
 #: Statuses a job can end with. ``skipped`` means the model could not be built here (e.g. a missing
 #: optional dependency); ``timeout`` means the per-job time limit stopped it.
 STATUSES = ("ok", "failed", "timeout", "skipped")
-
-KEY_COLUMNS = ("dataset", "model", "protocol", "fold", "seed", "param_hash")
 
 METRIC_COLUMNS = (
     "accuracy",
@@ -107,31 +111,89 @@ def _from_blob(blob):
     return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
+class InvalidStoreError(ValueError):
+    """The file given as results store is not one (empty, corrupted, or another database)."""
+
+
+def _create(path):
+    """Create a store at ``path`` atomically: never an empty file that another run could see."""
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with contextlib.closing(sqlite3.connect(str(partial))) as con:
+            con.executescript(_SCHEMA + CLAIMS_SCHEMA)
+        try:
+            os.link(partial, path)  # atomic, and never replaces a store another run just created
+        except OSError:  # that one exists (use it), or no hard links here (SQLite creates it)
+            pass
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _check(con, path):
+    """Refuse an SQLite database that is not a results store (it would get our tables added)."""
+    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if tables and "results" not in tables:
+        raise InvalidStoreError(
+            f"{path} is an SQLite database without a results table (tables: "
+            f"{', '.join(sorted(tables))}): not a qclmix results store; choose another file"
+        )
+
+
 class ResultStore:
     """Results of benchmark jobs in an embedded SQLite database.
 
     Parameters
     ----------
     path : str or path-like, default="qclmix-results.sqlite"
-        Database file; created (with its parent folder) when missing.
+        Database file; created (with its parent folder) when missing. An existing file that is
+        empty (0 bytes), corrupted or another database raises :class:`InvalidStoreError`: a store
+        is never created empty, so an empty file is not one (and is left untouched).
     """
 
     def __init__(self, path=DEFAULT_DB):
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # timeout: wait for a lock instead of failing when a report reads while a run writes.
-        self._con = sqlite3.connect(str(self.path), timeout=60)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.executescript(_SCHEMA)
-        # A store written by an older version lacks the newer columns: add them (as NULL).
-        present = {row[1] for row in self._con.execute("PRAGMA table_info(results)")}
-        for column in _RESULT_COLUMNS:
-            if column not in present:
-                self._con.execute(f"ALTER TABLE results ADD COLUMN {column}")
-        self._con.commit()
+        if not self.path.exists():
+            try:
+                _create(self.path)
+            except sqlite3.Error as exc:
+                raise InvalidStoreError(
+                    f"cannot create the results store {self.path}: {exc}"
+                ) from None
+        elif self.path.is_file() and self.path.stat().st_size == 0:
+            raise InvalidStoreError(
+                f"{self.path} is an empty file, not a results store (a new store is never "
+                "empty): delete it, or choose another file"
+            )
+        try:
+            # timeout: wait for a lock instead of failing when a report reads while a run writes.
+            self._con = sqlite3.connect(str(self.path), timeout=60)
+        except sqlite3.Error as exc:
+            raise InvalidStoreError(f"cannot open the results store {self.path}: {exc}") from None
+        try:
+            _check(self._con, self.path)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.executescript(_SCHEMA + CLAIMS_SCHEMA)
+            # A store written by an older version lacks the newer columns: add them (as NULL).
+            present = {row[1] for row in self._con.execute("PRAGMA table_info(results)")}
+            for column in _RESULT_COLUMNS:
+                if column not in present:
+                    self._con.execute(f"ALTER TABLE results ADD COLUMN {column}")
+            self._con.commit()
+        except sqlite3.DatabaseError as exc:
+            self._con.close()
+            raise InvalidStoreError(
+                f"{self.path} is not a usable results store ({exc}): it is corrupted or not an "
+                "SQLite database; move it away, or choose another file"
+            ) from None
+        except BaseException:
+            self._con.close()
+            raise
+        self.claims = Claims(self.path)
 
     def close(self):
+        self.claims.close()
         self._con.close()
 
     def __enter__(self):
@@ -150,6 +212,14 @@ class ResultStore:
             f"SELECT {', '.join(KEY_COLUMNS)} FROM results WHERE status IN ({marks})", statuses
         )
         return {tuple(row) for row in rows}
+
+    def versions(self):
+        """``{key: (status, rowid, finished_at)}`` of every stored result (to notice, later, that
+        another run has replaced one)."""
+        rows = self._con.execute(
+            f"SELECT {', '.join(KEY_COLUMNS)}, status, rowid, finished_at FROM results"
+        )
+        return {tuple(row[:6]): tuple(row[6:]) for row in rows}
 
     def add(self, result):
         """Store one job result (a dict), committed at once; replaces a row with the same key."""
@@ -171,6 +241,11 @@ class ResultStore:
             self._con.execute(
                 f"INSERT OR REPLACE INTO results ({', '.join(row)}) VALUES ({marks})",
                 tuple(row.values()),
+            )
+            # the job has its result: no run needs to hold it any longer
+            self._con.execute(
+                f"DELETE FROM claims WHERE {' AND '.join(f'{c} = ?' for c in KEY_COLUMNS)}",
+                tuple(row[c] for c in KEY_COLUMNS),
             )
             embedding = result.get("embedding")
             if embedding is not None:
