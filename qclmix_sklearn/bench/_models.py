@@ -1,11 +1,11 @@
-"""The benchmark's models: QCLMix, its three ablations and the 20 baselines, by name."""
+"""The benchmark's models by name: QCLMix and its variants, the 20 baselines, the modern peers."""
 
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._classifier import PAPER_PARAMS
-from ..baselines import list_baselines
+from ..baselines import list_baselines, list_peers
 
 #: QCLMix in the paper's configuration and the paper's ablations (SPEC §6, Fig. 5): each removes
 #: one component from the paper's configuration.
@@ -34,8 +34,8 @@ def is_qclmix(name):
 
 
 def list_models():
-    """``{"QCLMix": [...variants], "ML": [...], "DL": [...], "GNN": [...]}``."""
-    return {"QCLMix": list(QCLMIX_VARIANTS), **list_baselines()}
+    """``{"QCLMix": [...variants], "ML": [...], "DL": [...], "GNN": [...], "Peers": [...]}``."""
+    return {"QCLMix": list(QCLMIX_VARIANTS), **list_baselines(), "Peers": list_peers()}
 
 
 def all_model_names():
@@ -45,7 +45,8 @@ def all_model_names():
 def make_model(name, random_state=None):
     """``(estimator, param_grid)`` for the model ``name``; QCLMix variants are not grid-searched.
 
-    Raises ImportError when an optional dependency of the model is missing.
+    Raises ImportError (ModuleNotFoundError for the peers) when an optional dependency of the
+    model is missing.
     """
     if name in QCLMIX_VARIANTS:
         from .. import QCLMixClassifier

