@@ -2,34 +2,88 @@
 
 import numpy as np
 
-#: Candidate offsets (log-probability units): a class's score may be raised or
-#: lowered by up to a factor e**3 ~ 20 in probability.
-OFFSET_GRID = np.round(np.linspace(-3.0, 3.0, 61), 6)
+#: Largest offset magnitude (log-probability units): a class's score may be
+#: raised or lowered by up to a factor e**3 ~ 20 in probability.
+MAX_OFFSET = 3.0
+# Log-probability differences below this are rounding noise, not a decision.
+_TIE = 1e-9
 
 
-def macro_f1(y_true, y_pred, n_classes):
+def macro_f1(y_true, y_pred, n_classes, sample_weight=None):
     """sklearn's ``f1_score(average='macro')`` over the classes ``0 .. n_classes - 1``.
 
     A class with neither true nor predicted samples scores 0, as with
     ``zero_division=0`` and ``labels=range(n_classes)``. Written with
-    ``bincount`` because the offset search evaluates it thousands of times.
+    ``bincount`` because the offset search evaluates it many times.
+    ``sample_weight``: each row counts with its weight (sklearn's ``sample_weight``).
     """
-    true_pos = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
-    support = np.bincount(y_true, minlength=n_classes)
-    predicted = np.bincount(y_pred, minlength=n_classes)
+    hit = y_true == y_pred
+    hit_weight = None if sample_weight is None else sample_weight[hit]
+    true_pos = np.bincount(y_true[hit], weights=hit_weight, minlength=n_classes)
+    support = np.bincount(y_true, weights=sample_weight, minlength=n_classes)
+    predicted = np.bincount(y_pred, weights=sample_weight, minlength=n_classes)
     denominator = support + predicted
     f1 = np.divide(2 * true_pos, denominator, out=np.zeros(n_classes), where=denominator > 0)
     return float(f1.mean())
 
 
-def tune_class_offsets(log_proba, y, *, grid=OFFSET_GRID, n_rounds=2):
+def _prefixed_cumsum(mask):
+    return np.concatenate([[0], np.cumsum(mask)])
+
+
+def _candidate_offsets(log_proba, y, offsets, c, sample_weight=None):
+    """Every distinct decision for class ``c``'s offset, the others fixed.
+
+    Raising class ``c``'s offset past a row's margin (the best other score
+    minus its own) moves that row to ``c``; between two consecutive margins
+    nothing changes. Returns one offset inside each such interval (the
+    midpoint; just past the ends for "no row" and "every row") and the
+    macro-F1 it gives, computed for all intervals at once from cumulative
+    counts: exact, whatever the scale or packing of the scores.
+    """
+    n_samples, n_classes = log_proba.shape
+    rest = np.delete(log_proba + offsets, c, axis=1)
+    other_label = np.delete(np.arange(n_classes), c)[rest.argmax(axis=1)]
+    margin = rest.max(axis=1) - log_proba[:, c]
+    order = np.argsort(margin, kind="stable")
+    margin, y_sorted, other_sorted = margin[order], y[order], other_label[order]
+    w = np.ones(n_samples) if sample_weight is None else sample_weight[order]
+
+    # (Weighted) counts after the t rows with the smallest margins (t = 0 .. n) moved to c.
+    support = np.bincount(y, weights=sample_weight, minlength=n_classes)
+    f1_sum = np.zeros(n_samples + 1)
+    for k in range(n_classes):
+        if k == c:
+            true_pos = _prefixed_cumsum((y_sorted == c) * w)
+            predicted = _prefixed_cumsum(w)
+        else:
+            lost = (other_sorted == k) * w
+            lost_hit = lost * (y_sorted == k)
+            predicted = lost.sum() - _prefixed_cumsum(lost)
+            true_pos = lost_hit.sum() - _prefixed_cumsum(lost_hit)
+        denominator = support[k] + predicted
+        f1_sum += np.divide(
+            2 * true_pos, denominator, out=np.zeros(n_samples + 1), where=denominator > 0
+        )
+
+    # Only a t between two distinct margins is a reachable decision; margins
+    # closer than _TIE are one (their midpoint would be a rounding-error tie).
+    values = np.concatenate([[margin[0] - 1e-6], (margin[:-1] + margin[1:]) / 2,
+                             [margin[-1] + 1e-6]])
+    reachable = np.concatenate([[True], np.diff(margin) > _TIE, [True]])
+    return values[reachable], f1_sum[reachable] / n_classes
+
+
+def tune_class_offsets(log_proba, y, *, max_offset=MAX_OFFSET, n_rounds=2, sample_weight=None):
     """Offsets ``b`` so that ``argmax(log_proba + b)`` has the best macro-F1 on ``y``.
 
     Coordinate ascent: each round visits every class and sets its offset to
-    the grid value with the best macro-F1, the others fixed; a change is only
-    kept when it strictly improves the score, so without evidence the offsets
-    stay 0 (plain argmax). Ties between grid values go to the value closest to
-    0. For two classes this is the tuning of the decision threshold.
+    the value with the best macro-F1, the others fixed. The search is exact
+    (every distinct decision is scored, see ``_candidate_offsets``), so
+    scores packed in a narrow range are tuned as well as spread ones. A
+    change is only kept when it strictly improves the score, so without
+    evidence the offsets stay 0 (plain argmax); ties go to the offset closest
+    to 0. For two classes this is the tuning of the decision threshold.
 
     Parameters
     ----------
@@ -37,10 +91,12 @@ def tune_class_offsets(log_proba, y, *, grid=OFFSET_GRID, n_rounds=2):
         Held-out log-probabilities (validation or out-of-fold predictions).
     y : ndarray of shape (n_samples,)
         Their labels, encoded ``0 .. n_classes - 1``.
-    grid : ndarray, default=OFFSET_GRID
-        Candidate offsets of one class.
+    max_offset : float, default=MAX_OFFSET
+        Largest offset magnitude considered.
     n_rounds : int, default=2
         Passes over the classes.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Row weights of the macro-F1 (the fit's sample weights).
 
     Returns
     -------
@@ -48,25 +104,21 @@ def tune_class_offsets(log_proba, y, *, grid=OFFSET_GRID, n_rounds=2):
     """
     n_classes = log_proba.shape[1]
     offsets = np.zeros(n_classes)
-    best = macro_f1(y, log_proba.argmax(axis=1), n_classes)
-    by_closeness = grid[np.argsort(np.abs(grid), kind="stable")]
+    best = macro_f1(y, log_proba.argmax(axis=1), n_classes, sample_weight)
     for _ in range(n_rounds):
         changed = False
         for c in range(n_classes):
-            rest = np.delete(log_proba + offsets, c, axis=1)
-            others = rest.max(axis=1)
-            other_label = np.delete(np.arange(n_classes), c)[rest.argmax(axis=1)]
-            for value in by_closeness:
-                # Class c wins a row when its score beats every other class's
-                # (argmax keeps the first of equal scores).
-                raised = log_proba[:, c] + value
-                wins = raised > others if c > 0 else raised >= others
-                if c > 0:
-                    wins |= (raised == others) & (other_label > c)
-                pred = np.where(wins, c, other_label)
-                score = macro_f1(y, pred, n_classes)
+            values, scores = _candidate_offsets(log_proba, y, offsets, c, sample_weight)
+            allowed = np.abs(values) <= max_offset
+            values, scores = values[allowed], scores[allowed]
+            for i in np.lexsort((np.abs(values), -scores))[:1]:
+                trial = offsets.copy()
+                trial[c] = values[i]
+                # Scored again as predict decides (argmax, first of equal scores).
+                score = macro_f1(y, (log_proba + trial).argmax(axis=1), n_classes,
+                                 sample_weight)
                 if score > best + 1e-12:
-                    best, offsets[c], changed = score, value, True
+                    best, offsets, changed = score, trial, True
         if not changed:
             break
     return offsets

@@ -180,6 +180,8 @@ class KNNMixup(Callback):
         uniform, lam = draws[:, used:used + n].to(X.device, X.dtype)
         features = self._embedding(net, X) if self.space == "embedding" else None
         labels = batch[1] if self.same_class else None
+        if isinstance(labels, (tuple, list)):  # (labels, sample weights)
+            labels = labels[0]
         X_mix, _, _ = _mix(X, features, self.n_neighbors, uniform, lam, self.group_size, labels)
         X.copy_(X_mix)
 

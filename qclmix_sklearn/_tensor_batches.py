@@ -41,10 +41,16 @@ class TensorBatches:
         replacement, row ``i`` with probability proportional to
         ``sample_weight[i]`` (class-aware sampling); ``None`` visits every row
         once.
+    row_weight : array-like of shape (n_samples,) or None, default=None
+        Per-row loss weights that travel with their rows: each batch is then
+        ``(X_batch, (y_batch, weight_batch))``, which
+        :class:`~qclmix_sklearn._training_net.TrainingNet` hands to the
+        criterion as ``sample_weight``. They are independent of
+        ``sample_weight``: a drawn row's loss counts with its ``row_weight``.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, generator=None,
-                 device="cpu", sample_weight=None):
+                 device="cpu", sample_weight=None, row_weight=None):
         self.X = torch.as_tensor(dataset.X).to(device)
         y = dataset.y
         self.y = None if y is None else torch.as_tensor(y).to(device)
@@ -55,6 +61,8 @@ class TensorBatches:
         self.device = self.X.device
         self.sample_weight = None if sample_weight is None else torch.as_tensor(
             sample_weight, dtype=torch.float64)
+        self.row_weight = None if row_weight is None else torch.as_tensor(
+            row_weight, dtype=torch.float32).to(device)
 
     def __len__(self):
         rounding = math.floor if self.drop_last else math.ceil
@@ -74,7 +82,13 @@ class TensorBatches:
         for start in range(0, min(stop, n), self.batch_size):
             if self.shuffle:
                 rows = order[start:start + self.batch_size]
-                yield self.X[rows], None if self.y is None else self.y[rows]
             else:
-                end = start + self.batch_size
-                yield self.X[start:end], None if self.y is None else self.y[start:end]
+                rows = slice(start, start + self.batch_size)
+            yield self.X[rows], self._target(rows)
+
+    def _target(self, rows):
+        if self.y is None:
+            return None
+        if self.row_weight is None:
+            return self.y[rows]
+        return self.y[rows], self.row_weight[rows]

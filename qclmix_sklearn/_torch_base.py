@@ -16,15 +16,20 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._callbacks import NonFiniteLossGuard, macro_f1_scorer
+from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
+from ._device import DeviceOptions, resolve_device
+from ._label_types import check_label_types
+from ._sample_weights import training_weights
+from ._tabular_encoding import validate_fit_features, validate_predict_features
 from ._tensor_batches import TensorBatches
 from ._training_net import TrainingNet
 from ._validation_split import validation_split
+from .losses import WeightedCrossEntropyLoss
 
 # Rows per forward pass in prediction: activations of a few thousand rows stay
 # in the CPU caches (65536-row chunks were 3x slower per row).
@@ -34,13 +39,13 @@ _PREDICT_CHUNK = 8192
 _VALID_BATCH = 8192
 
 
-def resolve_device(device):
-    """Turn ``'auto'`` into a concrete device and reject an absent GPU clearly."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but no CUDA GPU is available.")
-    return device
+@contextlib.contextmanager
+def _seeded(seed, device):
+    """A block whose global torch generator starts at ``seed``, restored afterwards."""
+    devices = [torch.device(device)] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 @contextlib.contextmanager
@@ -72,14 +77,19 @@ def as_float32(X):
     return X32
 
 
-def validate_training_data(estimator, X, y):
+def validate_training_data(estimator, X, y, sample_weight=None):
     """Validate (X, y) for ``estimator.fit``: float32 X, labels encoded as 0..C-1.
 
     Sets ``classes_`` (and, through ``validate_data``, ``n_features_in_`` and
-    ``feature_names_in_``) on the estimator.
+    ``feature_names_in_``) on the estimator, and ``feature_encoder_``: mixed-type
+    X (categorical columns, missing values) is encoded (see
+    :mod:`~qclmix_sklearn._tabular_encoding`). Returns ``(X, y_encoded,
+    weights)``, the weights being ``sample_weight`` times the estimator's
+    ``class_weight`` (None when every row counts the same).
     """
-    X, y = validate_data(estimator, X, y, dtype=[np.float32, np.float64], ensure_min_samples=2)
+    X, y = validate_fit_features(estimator, X, y)
     X = as_float32(X)
+    check_label_types(y)
     check_classification_targets(y)
     encoder = LabelEncoder().fit(y)
     estimator.classes_ = encoder.classes_
@@ -88,7 +98,36 @@ def validate_training_data(estimator, X, y):
             f"{type(estimator).__name__} needs samples of at least 2 classes; "
             f"got 1 class ({estimator.classes_[0]!r})."
         )
-    return X, encoder.transform(y).astype(np.int64)
+    y = encoder.transform(y).astype(np.int64)
+    weights = training_weights(
+        sample_weight, getattr(estimator, "class_weight", None), X, y, estimator.classes_
+    )
+    return X, y, weights
+
+
+def validate_prediction_data(estimator, X):
+    """Validate X for prediction: float32, encoded as in ``fit``."""
+    return as_float32(validate_predict_features(estimator, X))
+
+
+def _check_finite_outputs(outputs, X):
+    """Refuse X whose rows overflow the network, instead of returning NaN scores.
+
+    Finite inputs can still overflow float32 inside the network (the attention
+    score of a row with |x| ~ 1e20 is ~1e40): its probabilities would be NaN
+    and ``predict`` would silently return ``classes_[0]``.
+    """
+    finite = torch.ones(len(X), dtype=torch.bool)
+    for out in outputs:
+        finite &= torch.isfinite(out.reshape(len(X), -1)).all(dim=1)
+    if not finite.all():
+        bad = torch.nonzero(~finite).flatten()
+        largest = float(X[bad].abs().max())
+        raise ValueError(
+            f"X has values too large for the network: {len(bad)} row(s) (first: row "
+            f"{int(bad[0])}, largest |x| = {largest:.3g}) overflow float32 inside it. "
+            "Standardise the features (e.g. StandardScaler) or clip their outliers."
+        )
 
 
 def _numpy_weights(net):
@@ -118,18 +157,39 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     max_epochs : int, default=100
         Number of passes over the training data.
     batch_size : int, default=64
-        Mini-batch size.
-    lr : float, default=1e-3
-        AdamW learning rate (the initial one when ``max_lr`` is set).
+        Mini-batch size, at least 2 (BatchNorm cannot train on one row).
+    lr : float, default=4e-4
+        AdamW learning rate: with ``max_lr`` the initial (and, divided by
+        ``1e4``, the final) rate of the one-cycle schedule, which starts at
+        ``lr``, rises to ``max_lr`` and anneals (``OneCycleLR`` with
+        ``div_factor = max_lr / lr``); without it the constant rate. The
+        default 4e-4 = 1e-2 / 25 is the schedule every earlier version ran
+        (``OneCycleLR``'s default ``div_factor=25`` overrode ``lr``), so the
+        default results stay valid. Must not exceed ``max_lr``.
     weight_decay : float, default=1e-5
         AdamW weight decay.
     max_lr : float or None, default=1e-2
         Peak learning rate of a OneCycleLR schedule stepped after every batch;
         ``None`` keeps ``lr`` constant.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``:
+        ``'balanced'`` weighs class ``c`` by ``n_samples / (n_classes * n_c)``,
+        a dict maps labels to weights (missing labels weigh 1), as in
+        scikit-learn's classifiers.
+    categorical_features : 'from_dtype', array-like or None, default='from_dtype'
+        Categorical columns, one-hot encoded inside ``fit`` (a missing value
+        is a category of its own; a category unseen in ``fit`` encodes as all
+        zeros). ``'from_dtype'``: a DataFrame's ``category``, ``object``,
+        ``string`` and ``bool`` columns; or column indices, column names or a
+        boolean mask; ``None``: none. Numeric columns pass through unscaled;
+        a numeric column with missing values (NaN) in ``fit`` gets them filled
+        with its training median plus a 0/1 "was missing" column. Complete
+        numeric data is used exactly as given.
     validation_fraction : float or None, default=0.2
         Share of the training data held out (stratified when every class
-        allows it) to choose the epoch with the best macro-F1; ``None`` keeps
-        the last epoch. Test data is never involved.
+        allows it) to choose the epoch with the best macro-F1 (weighted by
+        the sample weights, if any); ``None`` keeps the last epoch. Test
+        data is never involved.
     n_iter_no_change : int or None, default=None
         Stop when the validation macro-F1 has not improved for this many
         epochs; ``None`` trains all ``max_epochs``.
@@ -149,14 +209,17 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # BatchNorm layers cannot train on a batch of one row.
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"}), str],
+        "device": [DeviceOptions()],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
@@ -166,9 +229,11 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         *,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        lr=4e-4,
         weight_decay=1e-5,
         max_lr=1e-2,
+        class_weight=None,
+        categorical_features="from_dtype",
         validation_fraction=0.2,
         n_iter_no_change=None,
         random_state=None,
@@ -181,6 +246,8 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_lr = max_lr
+        self.class_weight = class_weight
+        self.categorical_features = categorical_features
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
@@ -193,7 +260,8 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _build_criterion(self, n_classes):
-        return torch.nn.CrossEntropyLoss()
+        # torch's cross-entropy, or its weighted mean given sample weights.
+        return WeightedCrossEntropyLoss()
 
     def _extra_callbacks(self, seed):
         return []
@@ -204,45 +272,75 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     # -- fitting ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network on (X, y).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; dense, finite.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data; dense, no infinity. Categorical columns (see
+            ``categorical_features``) and missing values are encoded.
         y : array-like of shape (n_samples,)
             Class labels of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights (times ``class_weight``). Each loss term
+            becomes a weighted mean over its rows (anchors, for the metric
+            terms) and the epoch is chosen by the weighted validation
+            macro-F1. They do not change which rows a batch draws: with
+            class-aware sampling (QCLMixClassifier's ``class_balance``) a row
+            is drawn by its class and its loss counts with its weight, so the
+            two corrections multiply. Equal weights are the unweighted fit
+            exactly.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        X, y_encoded = validate_training_data(self, X, y)
+        if self.max_lr is not None and self.lr > self.max_lr:
+            raise ValueError(
+                f"lr={self.lr} is the initial rate of the one-cycle schedule and must not "
+                f"exceed its peak max_lr={self.max_lr}."
+            )
+        X, y_encoded, weights = validate_training_data(self, X, y, sample_weight)
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._fit_networks(X, y_encoded, device, seed)
+        self._fit_networks(X, y_encoded, device, seed, sample_weight=weights)
         return self
 
-    def _fit_networks(self, X, y, device, seed):
+    def _fit_networks(self, X, y, device, seed, sample_weight=None):
         """Train ``net_``: one network, its epoch chosen on a validation split."""
         fit_idx, valid_idx = validation_split(y, self.validation_fraction, seed)
-        self.net_ = self._train_net(X, y, fit_idx, valid_idx, device, seed)
+        self.net_ = self._train_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
         self.n_iter_ = len(self.net_.history)
         self.best_epoch_ = best_epoch(self.net_)
 
-    def _train_net(self, X, y, fit_idx, valid_idx, device, seed):
-        """A net trained on ``X[fit_idx]``, checkpointed on ``X[valid_idx]`` (None: last epoch)."""
-        valid_data = None if valid_idx is None else Dataset(X[valid_idx], y[valid_idx])
-        devices = [torch.device(device)] if device.startswith("cuda") else []
-        with torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            net = self._build_net(y[fit_idx], X.shape[1], valid_data, device, seed)
+    def _train_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
+        """A net trained on ``X[fit_idx]``, checkpointed on ``X[valid_idx]`` (None: last epoch).
+
+        ``sample_weight`` (of all rows, or None): the fitting rows' weights
+        travel with their batches to the loss, the validation rows' weights
+        weigh the validation macro-F1.
+        """
+        with torch_threads(self.n_threads), _seeded(seed, device):
+            net = self._unfitted_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
             net.fit(X[fit_idx], y[fit_idx])
         return net
 
-    def _build_net(self, y_fit, n_features, valid_data, device, seed):
+    def _unfitted_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
+        """The net ``_train_net`` fits, with its module and criterion built (weights drawn).
+
+        Draws from the global torch generator: call it inside ``_seeded(seed)``.
+        """
+        valid_data = None if valid_idx is None else Dataset(X[valid_idx], y[valid_idx])
+        weights = {}
+        if sample_weight is not None:
+            weights["fit_weight"] = sample_weight[fit_idx]
+            weights["valid_weight"] = None if valid_idx is None else sample_weight[valid_idx]
+        return self._build_net(y[fit_idx], X.shape[1], valid_data, device, seed, **weights)
+
+    def _build_net(self, y_fit, n_features, valid_data, device, seed, fit_weight=None,
+                   valid_weight=None):
         n_fit, n_classes = len(y_fit), len(self.classes_)
         # BatchNorm cannot train on a batch of one sample: drop such a last batch.
         drop_last = n_fit > self.batch_size and n_fit % self.batch_size == 1
@@ -253,12 +351,15 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             callbacks.append(("lr_schedule", LRScheduler(
                 policy=torch.optim.lr_scheduler.OneCycleLR,
                 max_lr=self.max_lr,
+                # OneCycleLR starts at max_lr / div_factor, whatever the
+                # optimizer's rate: this makes that start lr.
+                div_factor=self.max_lr / self.lr,
                 total_steps=self.max_epochs * n_batches,
                 step_every="batch",
             )))
         if valid_data is not None:
             callbacks.append(("valid_f1", EpochScoring(
-                macro_f1_scorer, lower_is_better=False, name="valid_f1"
+                weighted_macro_f1_scorer(valid_weight), lower_is_better=False, name="valid_f1"
             )))
             # Restores the weights of the best validation epoch at the end;
             # with n_iter_no_change=None it never stops training early.
@@ -290,6 +391,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             iterator_train__drop_last=drop_last,
             iterator_train__generator=generator,
             iterator_train__device=device,
+            iterator_train__row_weight=fit_weight,
             **{f"iterator_train__{k}": v for k, v in self._train_batch_params(y_fit).items()},
             iterator_valid=TensorBatches,
             iterator_valid__device=device,
@@ -315,7 +417,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         """
         if not validated:
             check_is_fitted(self)
-            X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+            X = validate_prediction_data(self, X)
         X = torch.from_numpy(as_float32(X))
         module = (self.net_ if net is None else net).module_
         module.eval()
@@ -328,6 +430,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
                 out = out if isinstance(out, tuple) else (out,)
                 chunks.append(tuple(o.cpu() for o in out))
         outputs = tuple(torch.cat(parts) for parts in zip(*chunks))
+        _check_finite_outputs(outputs, X)
         return outputs if len(outputs) > 1 else outputs[0]
 
     def _logits(self, X, net=None, validated=False):
@@ -340,7 +443,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return out[0] if isinstance(out, tuple) else out
 
     def predict_proba(self, X):
-        """Class probabilities of X (of an ensemble: the mean over its members).
+        """Class probabilities of X.
 
         Parameters
         ----------
@@ -352,14 +455,17 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             Rows sum to 1; columns follow ``classes_``.
         """
         check_is_fitted(self)
-        members = getattr(self, "nets_", None)
-        if not members:
-            return self._proba(X)
-        return np.mean([self._proba(X, net) for net in members], axis=0)
+        return self._proba(X)
 
-    def _proba(self, X, net=None, validated=False):
-        """Softmax of the logits of ``net`` (default ``net_``) in float64, as a numpy array."""
+    def _proba(self, X, net=None, validated=False, offsets=None):
+        """Softmax of the logits of ``net`` (default ``net_``) in float64, as a numpy array.
+
+        ``offsets`` (one per class) are added to the logits first, which adds
+        them to the log-probabilities before renormalising.
+        """
         logits = self._logits(X, net, validated).double()
+        if offsets is not None:
+            logits += torch.from_numpy(np.asarray(offsets, dtype=np.float64))
         # softmax written out: torch.softmax over a few classes is ~10x slower
         # per row than these elementwise operations on a million rows.
         proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
@@ -385,25 +491,20 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         # and skops' safe format need no torch or skorch objects.
         state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
         net = state.pop("net_", None)
-        nets = state.pop("nets_", None)
-        if nets is not None:  # an ensemble; net_ is its first member
-            state["_member_weights"] = [_numpy_weights(member) for member in nets]
-        elif net is not None:
+        if net is not None:
             state["_module_weights"] = _numpy_weights(net)
         return state
 
     def __setstate__(self, state):
         weights = state.pop("_module_weights", None)
-        members = state.pop("_member_weights", None)
         super().__setstate__(state)
         if weights is not None:
             self.net_ = self._restore_net(weights)
-        if members is not None:
-            self.nets_ = [self._restore_net(member) for member in members]
-            self.net_ = self.nets_[0]
 
     def _restore_net(self, weights):
-        module = self._build_module(self.n_features_in_, len(self.classes_))
+        encoder = getattr(self, "feature_encoder_", None)
+        n_inputs = self.n_features_in_ if encoder is None else encoder.n_outputs_
+        module = self._build_module(n_inputs, len(self.classes_))
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
         net = TrainingNet(module=module, criterion=torch.nn.CrossEntropyLoss, device="cpu")
         net.initialize()
@@ -411,5 +512,6 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        # Missing values are filled (plus an indicator) inside fit.
+        tags.input_tags.allow_nan = True
         return tags

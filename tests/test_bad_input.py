@@ -22,12 +22,13 @@ def fit_ok(X, y, **params):
     return model
 
 
-@pytest.mark.parametrize("value, message", [(np.nan, "NaN"), (np.inf, "infinity")])
-def test_nan_or_inf_in_X(value, message):
+def test_inf_in_X_is_refused_and_nan_is_a_missing_value():
     X, y = blobs()
-    X[3, 1] = value
-    with pytest.raises(ValueError, match=message):
+    X[3, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
         QCLMixClassifier(**FAST).fit(X, y)
+    X[3, 1] = np.nan  # filled with the median plus a missing indicator (issue 11)
+    assert fit_ok(X, y).feature_encoder_.missing_.tolist() == [1]
 
 
 def test_values_overflowing_float32():
@@ -93,10 +94,73 @@ def test_datasets_smaller_than_one_batch_or_with_a_last_batch_of_one(n):
     fit_ok(X, y)
 
 
-def test_batches_holding_a_single_class():
-    X, y = blobs(40)
-    order = np.argsort(y)  # batches of 2 without shuffling luck: many single-class batches
-    fit_ok(X[order], y[order], batch_size=2, max_epochs=3)
+def training_rows_of_each_member(monkeypatch):
+    """Record the rows every network of a fit trains on."""
+    seen = []
+    # Both member-training paths build every member's net through _unfitted_net.
+    unfitted_net = QCLMixClassifier._unfitted_net
+
+    def spy(self, X, y, fit_idx, *args, **kwargs):
+        seen.append(np.asarray(y)[fit_idx])
+        return unfitted_net(self, X, y, fit_idx, *args, **kwargs)
+
+    monkeypatch.setattr(QCLMixClassifier, "_unfitted_net", spy)
+    return seen
+
+
+def test_a_member_trained_on_a_single_class_only(monkeypatch):
+    # A class of one row: the cross-fit member that holds it out trains on the
+    # other class alone, so every one of its batches is single-class, for sure.
+    X, y = blobs(21)
+    y[:] = 0
+    y[5] = 1
+    fitted_labels = training_rows_of_each_member(monkeypatch)
+    model = fit_ok(X, y, n_folds=3, batch_size=4, max_epochs=3)
+    assert len(model.nets_) == 3
+    assert sorted(len(np.unique(labels)) for labels in fitted_labels) == [1, 2, 2]
+    assert np.isfinite(model.transform(X)).all()
+
+
+@pytest.mark.parametrize("n, n_members", [(6, 2), (4, 1)])
+def test_classes_smaller_than_the_default_folds_get_fewer_folds(n, n_members):
+    # 6 rows of 3 classes: 2 folds (the largest class has 2 rows); 4 rows of 4
+    # classes: 1 row per class cannot be stratified, so one network.
+    X, _ = blobs(n)
+    y = np.arange(n) % (n // 2 if n == 6 else n)
+    model = fit_ok(X, y)
+    assert len(model.nets_) == n_members
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform"])
+def test_finite_but_huge_input_at_predict_is_refused_naming_X(method):
+    X, y = blobs()
+    model = fit_ok(X, y)
+    X_new = X[:5].copy()
+    X_new[2, 1] = 1e20  # finite, but its attention score overflows float32
+    with pytest.raises(ValueError, match="X has values too large for the network.*row 2"):
+        getattr(model, method)(X_new)
+    assert len(getattr(model, method)(X[:5])) == 5  # the same rows without it are fine
+
+
+def test_deep_baselines_share_the_overflow_guard():
+    from qclmix_sklearn.baselines import TorchMLPClassifier
+
+    X, y = blobs()
+    model = TorchMLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    X_new = np.full((2, X.shape[1]), 3e38)  # every feature at float32's maximum
+    X_new[1] *= -1
+    with pytest.raises(ValueError, match="X has values too large for the network"):
+        model.predict_proba(X_new)
+    with pytest.raises(ValueError, match="X has values too large for the network"):
+        model.predict(X_new)
+
+
+@pytest.mark.parametrize("labels", [["a", 1], [1, "a"], ["a", 2.5], ["a", None]])
+def test_labels_of_mixed_types_are_a_clear_error_naming_y(labels):
+    X, _ = blobs()
+    y = np.array(labels * 30, dtype=object)
+    with pytest.raises(TypeError, match="y mixes labels of different types"):
+        QCLMixClassifier(**FAST).fit(X, y)
 
 
 def test_extreme_imbalance_1000_to_1():
@@ -123,6 +187,10 @@ def test_a_non_finite_loss_stops_training_with_an_error_that_says_so():
         ({"validation_fraction": 1.5}, "validation_fraction"),
         ({"mixup_space": "latent"}, "mixup_space"),
         ({"device": 3}, "device"),
+        ({"device": "tpu"}, "'device' parameter .* 'cuda:N'"),
+        ({"device": "CPU"}, "'device' parameter"),
+        ({"device": "cuda:x"}, "'device' parameter"),
+        ({"batch_size": 1}, "'batch_size' parameter .* range \\[2, inf\\)"),
     ],
 )
 def test_invalid_parameters_are_named(params, message):

@@ -35,6 +35,16 @@ ESTIMATORS = [
 ]
 
 
+# As scikit-learn lists for its own stochastic estimators (SGDClassifier, ...).
+STOCHASTIC_TRAINING_FAILS = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "stochastic training: a row of weight 2 counts twice in the loss but is not two "
+        "rows (in the validation split, the mini-batches, BatchNorm statistics or the "
+        "kNN graph), so the fits agree only in distribution"
+    ),
+}
+
+
 def expected_failed_checks(estimator):
     """Check name -> reason, for the checks that cannot pass by design."""
     if isinstance(estimator, GNNClassifier) and estimator.conv == "gcn":
@@ -44,8 +54,22 @@ def expected_failed_checks(estimator):
                 "balanced epoch over the later ones the check's extreme weights "
                 "(1000 vs 1e-4) push to one class; it passes with "
                 "validation_fraction=None, and GIN passes as is"
-            )
+            ),
+            **STOCHASTIC_TRAINING_FAILS,
         }
+    if isinstance(estimator, (TorchMLPClassifier, ResNetClassifier, CNN1DClassifier)):
+        return {
+            "check_class_weight_classifiers": (
+                "the check's 5 epochs are 10 optimiser steps on unscaled blobs (std 20): too "
+                "few to follow its extreme class weights (1000 vs 1e-4), and the validation "
+                "macro-F1 keeps the earliest of tied epochs; with 30 epochs and "
+                "validation_fraction=None these networks predict the weighted class for all "
+                "test rows (tests/test_sample_weight.py checks class weights on them)"
+            ),
+            **STOCHASTIC_TRAINING_FAILS,
+        }
+    if not isinstance(estimator, LabelEncodedClassifier):
+        return dict(STOCHASTIC_TRAINING_FAILS)
     if isinstance(estimator, LabelEncodedClassifier):
         return {
             "check_sample_weight_equivalence_on_dense_data": (

@@ -19,6 +19,9 @@ from sklearn.preprocessing import StandardScaler
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
 from qclmix_sklearn import _classifier as classifier_module
+from qclmix_sklearn._mixup import KNNMixup
+from qclmix_sklearn.nn._feature_attention import FeatureSelfAttention
+from qclmix_sklearn.nn._quantum_entanglement import QuantumEntanglement
 
 FAST = dict(max_epochs=3, random_state=0)
 
@@ -152,13 +155,45 @@ def test_learnable_centroids_are_optimised_with_the_network(fitted):
     assert any(p is centroids for p in optimised)
 
 
+def _parts(model):
+    """What the fitted model is made of: its layer types and its callbacks."""
+    layers = [type(layer) for layer in model.net_.module_.modules()]
+    return {
+        "use_entanglement": layers.count(QuantumEntanglement),
+        "use_attention": layers.count(FeatureSelfAttention),
+        "mixup": sum(isinstance(cb, KNNMixup) for _, cb in model.net_.callbacks_),
+    }
+
+
 @pytest.mark.parametrize(
-    "switch", ["use_entanglement", "use_attention", "mixup"]
+    "switch, n_parts", [("use_entanglement", 2), ("use_attention", 1), ("mixup", 1)]
 )
-def test_ablation_switches_change_the_trained_model(data, switch):
+def test_ablation_switches_remove_their_part_and_change_the_trained_model(data, switch, n_parts):
     full = QCLMixClassifier(**FAST).fit(*data)
     ablated = clone(full).set_params(**{switch: False}).fit(*data)
+    assert _parts(full)[switch] == n_parts and _parts(ablated)[switch] == 0
+    # the other parts stay
+    assert {k: v for k, v in _parts(ablated).items() if k != switch} == {
+        k: v for k, v in _parts(full).items() if k != switch
+    }
     assert not np.array_equal(full.predict_proba(data[0]), ablated.predict_proba(data[0]))
+
+
+def test_the_installed_mixup_is_configured_by_the_parameters_and_mixes(data):
+    model = QCLMixClassifier(mixup_neighbors=3, mixup_alpha=0.4, mixup_space="embedding",
+                             mixup_same_class=True, **FAST).fit(*data)
+    mixup = dict(model.net_.callbacks_)["knn_mixup"]
+    assert (mixup.n_neighbors, mixup.alpha, mixup.space, mixup.same_class) == (
+        3, 0.4, "embedding", True)
+    X = torch.from_numpy(data[0][:32].astype(np.float32))
+    y = torch.from_numpy(data[1][:32])
+    batch = X.clone()
+    mixup.on_batch_begin(model.net_, batch=(batch, y), training=True)
+    assert not torch.equal(batch, X)
+    for c in (0, 1):  # same-class partners: each class's mixes stay in its own span
+        rows = y == c
+        lo, hi = X[rows].min(0).values, X[rows].max(0).values
+        assert ((batch[rows] >= lo - 1e-5) & (batch[rows] <= hi + 1e-5)).all()
 
 
 def test_cuda_device_without_a_gpu_is_a_clear_error(data):
@@ -219,7 +254,7 @@ def test_cross_fit_ensemble_averages_members_trained_on_complementary_folds(data
 def test_offsets_are_tuned_on_held_out_training_rows_only(data, monkeypatch, n_folds, n_held_out):
     seen = {}
 
-    def spy(log_proba, y):
+    def spy(log_proba, y, **kwargs):
         seen.update(log_proba=log_proba, y=y)
         return np.array([0.0, 1.0])
 
@@ -228,8 +263,60 @@ def test_offsets_are_tuned_on_held_out_training_rows_only(data, monkeypatch, n_f
     model = QCLMixClassifier(n_folds=n_folds, decision_rule="tuned", **FAST).fit(X, y)
     assert seen["log_proba"].shape == (n_held_out, 2) and len(seen["y"]) == n_held_out
     np.testing.assert_array_equal(model.class_offsets_, [0.0, 1.0])
-    scores = np.log(model.predict_proba(X)) + [0.0, 1.0]
-    np.testing.assert_array_equal(model.predict(X), scores.argmax(1))
+
+
+def _adjusted_members(model, X):
+    """Each member's probabilities after adding the offsets to its log-probabilities."""
+    adjusted = []
+    for net in model.nets_:
+        scores = np.log(model._proba(X, net)) + model.class_offsets_
+        adjusted.append(np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True))
+    return np.mean(adjusted, axis=0)
+
+
+def test_tuned_offsets_act_on_each_members_scores_as_tuned(data, monkeypatch):
+    # The offsets are tuned on single members' held-out log-probabilities, so
+    # predict adds them to each member's, not to the members' (narrower) average.
+    monkeypatch.setattr(classifier_module, "tune_class_offsets",
+                        lambda log_proba, y, **kwargs: np.array([0, 0.1]))
+    X, y = data
+    model = QCLMixClassifier(n_folds=3, decision_rule="tuned", **FAST).fit(X, y)
+    expected = _adjusted_members(model, X).argmax(1)
+    np.testing.assert_array_equal(model.predict(X), expected)
+    on_the_average = (np.log(model.predict_proba(X)) + model.class_offsets_).argmax(1)
+    assert (on_the_average != expected).any()  # the two rules differ on these data
+
+
+def test_out_of_fold_probabilities_come_from_the_member_that_held_each_row_out(data,
+                                                                             monkeypatch):
+    X, y = data
+    parts, tuned_on = [], {}
+    training_parts = QCLMixClassifier._training_parts
+
+    def record_parts(self, *args, **kwargs):
+        parts.extend(training_parts(self, *args, **kwargs))
+        return parts
+
+    def record_tuning_data(log_proba, y_, **kwargs):
+        tuned_on.update(log_proba=log_proba, y=y_)
+        return np.zeros(2)
+
+    monkeypatch.setattr(QCLMixClassifier, "_training_parts", record_parts)
+    monkeypatch.setattr(classifier_module, "tune_class_offsets", record_tuning_data)
+    model = QCLMixClassifier(n_folds=3, decision_rule="tuned", **FAST).fit(X, y)
+    held_out = [valid for _, valid in parts]
+    np.testing.assert_array_equal(np.sort(np.concatenate(held_out)), np.arange(len(X)))
+    start = 0
+    for i, (fit_idx, valid_idx) in enumerate(parts):
+        assert not np.intersect1d(fit_idx, valid_idx).size  # member i never saw them
+        assert len(fit_idx) + len(valid_idx) == len(X)
+        block = slice(start, start + len(valid_idx))
+        start += len(valid_idx)
+        np.testing.assert_array_equal(tuned_on["y"][block], y[valid_idx])
+        own = np.log(model._proba(X[valid_idx], model.nets_[i]))
+        np.testing.assert_allclose(tuned_on["log_proba"][block], own, rtol=1e-12)
+        other = np.log(model._proba(X[valid_idx], model.nets_[(i + 1) % 3]))
+        assert not np.allclose(tuned_on["log_proba"][block], other)
 
 
 def test_tuned_decision_changes_the_decision_only():
@@ -241,8 +328,8 @@ def test_tuned_decision_changes_the_decision_only():
     tuned = clone(argmax).set_params(decision_rule="tuned").fit(X, y)
     assert not argmax.class_offsets_.any() and tuned.class_offsets_.any()
     np.testing.assert_array_equal(argmax.predict_proba(X), tuned.predict_proba(X))
-    scores = np.log(tuned.predict_proba(X)) + tuned.class_offsets_
-    np.testing.assert_array_equal(tuned.predict(X), scores.argmax(1))
+    np.testing.assert_array_equal(tuned.predict(X), _adjusted_members(tuned, X).argmax(1))
+    np.testing.assert_array_equal(argmax.predict(X), argmax.predict_proba(X).argmax(1))
 
 
 def test_ensemble_survives_pickling(data):
@@ -259,8 +346,26 @@ def test_data_too_small_for_the_folds_gets_one_network():
     assert len(model.nets_) == 1
 
 
-@pytest.mark.parametrize("option", [{"class_balance": 1.0}, {"mixup_same_class": True}])
-def test_training_options_change_the_trained_model(data, option):
-    base = QCLMixClassifier(**PAPER_PARAMS, **FAST).fit(*data)
-    changed = clone(base).set_params(**option).fit(*data)
-    assert not np.array_equal(base.predict_proba(data[0]), changed.predict_proba(data[0]))
+def test_class_balance_sets_the_sampling_weights_of_every_member(data):
+    X, y = data
+    paper = QCLMixClassifier(**PAPER_PARAMS, **FAST).fit(X, y)
+    assert paper.net_.get_params().get("iterator_train__sample_weight") is None
+    balanced = QCLMixClassifier(class_balance=1.0, **FAST).fit(X, y)
+    for net in balanced.nets_:
+        weight = np.asarray(net.get_params()["iterator_train__sample_weight"])
+        assert len(weight) == len(y) * 2 // 3  # the member's fitting rows
+        # n_c ** -1 for a row of class c: each class's rows weigh 1 in all, so
+        # both classes are drawn equally often
+        values, group = np.unique(weight, return_inverse=True)
+        assert len(values) == 2
+        np.testing.assert_allclose(np.bincount(group, weights=weight), [1.0, 1.0])
+    half = clone(balanced).set_params(class_balance=0.5).fit(X, y)
+    assert not np.array_equal(balanced.predict_proba(X), half.predict_proba(X))
+
+
+def test_mixup_same_class_is_installed_as_configured(data):
+    paper = QCLMixClassifier(**PAPER_PARAMS, **FAST).fit(*data)
+    same = clone(paper).set_params(mixup_same_class=True).fit(*data)
+    assert dict(paper.net_.callbacks_)["knn_mixup"].same_class is False
+    assert dict(same.net_.callbacks_)["knn_mixup"].same_class is True
+    assert not np.array_equal(paper.predict_proba(data[0]), same.predict_proba(data[0]))

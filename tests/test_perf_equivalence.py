@@ -235,11 +235,34 @@ def test_n_threads_is_set_during_fit_and_prediction_and_restored():
     torch.set_num_threads(2)
     try:
         # every module build and every prediction (held-out ones in fit included) of the
-        # ensemble's 3 members
-        Spy(max_epochs=1, n_threads=1, random_state=0).fit(X, y).predict(X)
+        # ensemble's 3 members, trained one after the other (their module's own logits run)
+        sequential = dict(max_epochs=1, member_training="sequential", random_state=0)
+        Spy(n_threads=1, **sequential).fit(X, y).predict(X)
         assert seen == [1] * 9 and torch.get_num_threads() == 2
-        Spy(max_epochs=1, n_threads=None, random_state=0).fit(X, y).predict(X)
+        Spy(n_threads=None, **sequential).fit(X, y).predict(X)
         assert seen[9:] == [2] * 9 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_n_threads_is_set_while_members_train_stacked(monkeypatch):
+    import qclmix_sklearn._classifier as classifier
+
+    seen = []
+    fit_stacked = classifier.fit_stacked
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return fit_stacked(*args, **kwargs)
+
+    monkeypatch.setattr(classifier, "fit_stacked", spy)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        QCLMixClassifier(max_epochs=1, n_threads=1, random_state=0).fit(X, y)
+        assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 

@@ -29,8 +29,9 @@ from qclmix_sklearn.datasets import load_benchmark
 
 CONFIGS = {
     "batch64": {},
-    "batch1024_sqrt_lr": {"batch_size": 1024, "group_size": 64, "lr": 4e-3, "max_lr": 4e-2},
-    "batch1024": {"batch_size": 1024, "group_size": 64, "lr": 1.6e-2, "max_lr": 1.6e-1},
+    # lr = max_lr / 25: the initial rate these runs had while OneCycleLR ignored lr (issue 11).
+    "batch1024_sqrt_lr": {"batch_size": 1024, "group_size": 64, "lr": 1.6e-3, "max_lr": 4e-2},
+    "batch1024": {"batch_size": 1024, "group_size": 64, "lr": 6.4e-3, "max_lr": 1.6e-1},
     "batch256_sqrt_lr": {"batch_size": 256, "group_size": 64, "lr": 2e-3, "max_lr": 2e-2},
 }
 

@@ -231,7 +231,8 @@ def section_predict(sizes, rounds):
 
 
 # -- 3b. large-batch mode -------------------------------------------------------------
-LARGE_BATCH = {"batch_size": 1024, "group_size": 64, "lr": 1.6e-2, "max_lr": 1.6e-1}
+# lr = max_lr / 25: the initial rate these runs had while OneCycleLR ignored lr (issue 11).
+LARGE_BATCH = {"batch_size": 1024, "group_size": 64, "lr": 6.4e-3, "max_lr": 1.6e-1}
 
 
 def section_large_batch(n_rows, epochs, rounds, fit_threads):

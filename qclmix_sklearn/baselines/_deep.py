@@ -123,8 +123,9 @@ class TorchMLPClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout after each hidden layer.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, n_threads, verbose
+    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
+categorical_features, validation_fraction, n_iter_no_change, random_state, \
+device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -159,9 +160,11 @@ n_iter_no_change, random_state, device, n_threads, verbose
         dropout=0.2,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        lr=4e-4,
         weight_decay=1e-5,
         max_lr=1e-2,
+        class_weight=None,
+        categorical_features="from_dtype",
         validation_fraction=0.2,
         n_iter_no_change=None,
         random_state=None,
@@ -177,6 +180,8 @@ n_iter_no_change, random_state, device, n_threads, verbose
             lr=lr,
             weight_decay=weight_decay,
             max_lr=max_lr,
+            class_weight=class_weight,
+            categorical_features=categorical_features,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
@@ -208,8 +213,9 @@ class ResNetClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout inside each block.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, n_threads, verbose
+    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
+categorical_features, validation_fraction, n_iter_no_change, random_state, \
+device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -246,9 +252,11 @@ n_iter_no_change, random_state, device, n_threads, verbose
         dropout=0.2,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        lr=4e-4,
         weight_decay=1e-5,
         max_lr=1e-2,
+        class_weight=None,
+        categorical_features="from_dtype",
         validation_fraction=0.2,
         n_iter_no_change=None,
         random_state=None,
@@ -265,6 +273,8 @@ n_iter_no_change, random_state, device, n_threads, verbose
             lr=lr,
             weight_decay=weight_decay,
             max_lr=max_lr,
+            class_weight=class_weight,
+            categorical_features=categorical_features,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
@@ -300,8 +310,9 @@ class RNNClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout before the head.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, n_threads, verbose
+    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
+categorical_features, validation_fraction, n_iter_no_change, random_state, \
+device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -340,9 +351,11 @@ n_iter_no_change, random_state, device, n_threads, verbose
         dropout=0.2,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        lr=4e-4,
         weight_decay=1e-5,
         max_lr=1e-2,
+        class_weight=None,
+        categorical_features="from_dtype",
         validation_fraction=0.2,
         n_iter_no_change=None,
         random_state=None,
@@ -360,6 +373,8 @@ n_iter_no_change, random_state, device, n_threads, verbose
             lr=lr,
             weight_decay=weight_decay,
             max_lr=max_lr,
+            class_weight=class_weight,
+            categorical_features=categorical_features,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
@@ -389,8 +404,9 @@ class CNN1DClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout before the head.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, validation_fraction, \
-n_iter_no_change, random_state, device, n_threads, verbose
+    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
+categorical_features, validation_fraction, n_iter_no_change, random_state, \
+device, n_threads, verbose
         Training parameters of
         :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
 
@@ -427,9 +443,11 @@ n_iter_no_change, random_state, device, n_threads, verbose
         dropout=0.2,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        lr=4e-4,
         weight_decay=1e-5,
         max_lr=1e-2,
+        class_weight=None,
+        categorical_features="from_dtype",
         validation_fraction=0.2,
         n_iter_no_change=None,
         random_state=None,
@@ -446,6 +464,8 @@ n_iter_no_change, random_state, device, n_threads, verbose
             lr=lr,
             weight_decay=weight_decay,
             max_lr=max_lr,
+            class_weight=class_weight,
+            categorical_features=categorical_features,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,

@@ -19,11 +19,16 @@ from sklearn.metrics import f1_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._torch_base import as_float32, resolve_device, validate_training_data
+from .._device import DeviceOptions
+from .._torch_base import (
+    resolve_device,
+    validate_prediction_data,
+    validate_training_data,
+)
 from .._validation_split import validation_split
+from ..losses import WeightedCrossEntropyLoss
 from ._graph import attach_edges, knn_graph
 
 _INSTALL_HINT = (
@@ -112,9 +117,14 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         epochs; ``None`` trains all ``max_epochs``.
 
     class_weight : {"balanced"}, dict or None, default=None
-        Weights of the classes in the cross-entropy: ``"balanced"`` uses
-        inverse class frequencies, a dict maps labels to weights (missing
-        labels weigh 1).
+        Weights of the classes in the cross-entropy, multiplied into
+        ``sample_weight``: ``"balanced"`` uses inverse class frequencies, a
+        dict maps labels to weights (missing labels weigh 1).
+
+    categorical_features : 'from_dtype', array-like or None, default='from_dtype'
+        Categorical columns, one-hot encoded in ``fit``; numeric columns with
+        missing values are median-filled plus an indicator (as for
+        :class:`~qclmix_sklearn.QCLMixClassifier`).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, weight initialisation and dropout; the
@@ -165,8 +175,9 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"}), str],
+        "device": [DeviceOptions()],
         "verbose": ["verbose"],
     }
 
@@ -184,6 +195,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=0.2,
         n_iter_no_change=None,
         class_weight=None,
+        categorical_features="from_dtype",
         random_state=None,
         device="cpu",
         verbose=0,
@@ -199,21 +211,27 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
+        self.categorical_features = categorical_features
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Build the training graph and train the network on it.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; dense, finite, preferably standardised.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data; dense, no infinity, preferably standardised.
 
         y : array-like of shape (n_samples,)
             Class labels of any type.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative node weights (times ``class_weight``): the
+            cross-entropy becomes their weighted mean and the epoch is chosen
+            by the weighted validation macro-F1.
 
         Returns
         -------
@@ -221,7 +239,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         _torch_geometric_models()  # fail early and clearly without the extra
-        X, y_encoded = validate_training_data(self, X, y)
+        X, y_encoded, weights = validate_training_data(self, X, y, sample_weight)
         device = torch.device(resolve_device(self.device))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         fit_idx, valid_idx = validation_split(y_encoded, self.validation_fraction, seed)
@@ -230,10 +248,10 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         self.edge_index_ = knn_graph(self.X_graph_, self.n_neighbors)
         self._neighbors = NearestNeighbors().fit(self.X_graph_)
 
-        weight = None
-        if self.class_weight is not None:
-            weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-            weight = torch.as_tensor(weight, dtype=torch.float32, device=device)
+        fit_weight = valid_weight = None
+        if weights is not None:
+            fit_weight = torch.as_tensor(weights[fit_idx], dtype=torch.float32, device=device)
+            valid_weight = None if valid_idx is None else weights[valid_idx]
 
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -250,25 +268,26 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
                 torch.from_numpy(y_encoded[fit_idx]).to(device),
                 None if valid_idx is None else X[valid_idx],
                 None if valid_idx is None else y_encoded[valid_idx],
-                weight,
+                fit_weight,
+                valid_weight,
                 device,
             )
         return self
 
-    def _train(self, y_fit, X_valid, y_valid, weight, device):
+    def _train(self, y_fit, X_valid, y_valid, fit_weight, valid_weight, device):
         module = self.module_
         x_fit = torch.from_numpy(self.X_graph_).to(device)
         edges_fit = torch.from_numpy(self.edge_index_).to(device)
         optimizer = torch.optim.AdamW(
             module.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
-        loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+        loss_fn = WeightedCrossEntropyLoss()
         best_score, best_state, since_best = -np.inf, None, 0
         self.best_epoch_ = self.max_epochs
         for epoch in range(1, self.max_epochs + 1):
             module.train()
             optimizer.zero_grad()
-            loss = loss_fn(module(x_fit, edges_fit), y_fit)
+            loss = loss_fn(module(x_fit, edges_fit), y_fit, fit_weight)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"The training loss became non-finite ({loss.item()}) in epoch "
@@ -282,7 +301,8 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
                     print(f"epoch {epoch:4d}  loss {loss.item():.4f}")
                 continue
             score = f1_score(
-                y_valid, self._logits(X_valid).argmax(1).numpy(), average="macro"
+                y_valid, self._logits(X_valid).argmax(1).numpy(), average="macro",
+                sample_weight=valid_weight,
             )
             if self.verbose:
                 print(f"epoch {epoch:4d}  loss {loss.item():.4f}  valid_f1 {score:.4f}")
@@ -332,8 +352,8 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
             Rows sum to 1; columns follow ``classes_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        logits = self._logits(as_float32(X)).double()
+        X = validate_prediction_data(self, X)
+        logits = self._logits(X).double()
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X):
@@ -351,6 +371,13 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
+
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Missing values are filled (plus an indicator) inside fit.
+        tags.input_tags.allow_nan = True
+        return tags
 
 
 def _gnn_baseline(conv, n_layers, random_state):

@@ -1,5 +1,6 @@
 """Losses of QCL-MixNet."""
 
+from ._cross_entropy import WeightedCrossEntropyLoss
 from ._focal_variance_loss import FocalVarianceLoss
 from ._hybrid_loss import HybridLoss
 from ._multi_similarity_miner import MultiSimilarityMiner
@@ -12,4 +13,5 @@ __all__ = [
     "MultiSimilarityMiner",
     "SupConLoss",
     "TripletMarginLoss",
+    "WeightedCrossEntropyLoss",
 ]

@@ -4,6 +4,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._weighting import weighted_mean
+
 
 class FocalVarianceLoss(nn.Module):
     """``mean[(1 - p_t)^gamma * CE + beta * ||e - c_y||^2] - log sigmoid(mean_{j!=k} ||c_j - c_k||)``.
@@ -30,22 +32,43 @@ class FocalVarianceLoss(nn.Module):
         self.beta = beta
         self.centroids = nn.Parameter(torch.randn(n_classes, embedding_dim))
 
-    def forward(self, logits, embedding, target):
-        # Focal term in log space: no log(0) and no NaN gradient as p_t -> 1.
-        log_pt = F.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
-        focal = (-torch.expm1(log_pt)).clamp_min(0).pow(self.gamma) * -log_pt
-        compactness = (embedding - self.centroids[target]).pow(2).sum(dim=1)
-        return (focal + self.beta * compactness).mean() + self._separation(target)
+    def forward(self, logits, embedding, target, sample_weight=None):
+        """``sample_weight`` (n,): the focal and centroid terms become weighted means.
 
-    def _separation(self, target):
+        The separation term then runs over the classes with positive weight in
+        the batch; rows of weight 0 contribute nothing at all. Leading
+        dimensions (``logits (..., n, C)``, ``target (..., n)``, centroids
+        ``(..., C, dim)``, as stacked ensemble members have) give one loss
+        each.
+        """
+        # Focal term in log space: no log(0) and no NaN gradient as p_t -> 1.
+        log_pt = F.log_softmax(logits, dim=-1).gather(-1, target[..., None]).squeeze(-1)
+        focal = (-torch.expm1(log_pt)).clamp_min(0).pow(self.gamma) * -log_pt
+        if self.centroids.dim() == 2:
+            own = self.centroids[target]  # each row's class centroid
+        else:  # stacked members' centroids, (..., n_classes, dim)
+            rows = target[..., None].expand(*target.shape, self.centroids.shape[-1])
+            own = self.centroids.gather(-2, rows)
+        compactness = (embedding - own).pow(2).sum(dim=-1)
+        per_row = focal + self.beta * compactness
+        if sample_weight is None:
+            return per_row.mean(dim=-1) + self._separation(target)
+        weight = sample_weight.to(per_row.dtype)
+        return weighted_mean(per_row, weight) + self._separation(target, weight)
+
+    def _separation(self, target, sample_weight=None):
         # Over the ordered pairs of present classes, from masks rather than
-        # torch.unique: no data-dependent shapes, so no device sync per batch.
-        present = torch.zeros(len(self.centroids), dtype=torch.bool, device=target.device)
-        present[target] = True
-        pairs = present[:, None] & present[None, :]
-        pairs.fill_diagonal_(False)
-        n_pairs = pairs.sum()
+        # torch.unique or in-place indexing: no data-dependent shapes (no
+        # device sync per batch), and it runs under vmap (stacked members).
+        classes = torch.arange(self.centroids.shape[-2], device=target.device)
+        member = target[..., :, None] == classes  # (..., n, n_classes)
+        if sample_weight is None:
+            present = member.any(dim=-2)
+        else:
+            present = (member * sample_weight[..., :, None]).sum(dim=-2) > 0
+        pairs = present[..., :, None] & present[..., None, :] & (classes[:, None] != classes)
+        n_pairs = pairs.sum(dim=(-2, -1))
         distances = torch.cdist(self.centroids, self.centroids)
-        mean_distance = (distances * pairs).sum() / n_pairs.clamp_min(1)
+        mean_distance = (distances * pairs).sum(dim=(-2, -1)) / n_pairs.clamp_min(1)
         # softplus(-m) == -log(sigmoid(m)), stably; zero below two classes.
         return torch.where(n_pairs > 0, F.softplus(-mean_distance), 0.0)

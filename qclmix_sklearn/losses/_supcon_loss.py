@@ -5,6 +5,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._pair_masks import any_pair, label_pair_masks
+from ._weighting import weighted_mean
 
 
 class SupConLoss(nn.Module):
@@ -30,7 +31,8 @@ class SupConLoss(nn.Module):
         super().__init__()
         self.temperature = temperature
 
-    def forward(self, embedding, target):
+    def forward(self, embedding, target, sample_weight=None):
+        """``sample_weight`` (..., n): the counted anchors' losses are averaged with it."""
         positive, negative = label_pair_masks(target)
         normalised = F.normalize(embedding, p=2, dim=-1)
         logits = (normalised @ normalised.transpose(-1, -2)) / self.temperature
@@ -46,4 +48,6 @@ class SupConLoss(nn.Module):
         losses = -(positive * log_prob).sum(dim=-1) / (positive.sum(dim=-1) + tiny)
         # A batch without positive or negative pairs counts no anchor: zero.
         counted = ((losses > 0) & has_both).to(logits.dtype)
+        if sample_weight is not None:
+            return weighted_mean(losses, counted * sample_weight.to(logits.dtype))
         return (losses * counted).sum(dim=-1) / counted.sum(dim=-1).clamp_min(1)

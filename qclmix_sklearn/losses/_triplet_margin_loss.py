@@ -42,11 +42,13 @@ class TripletMarginLoss(nn.Module):
         super().__init__()
         self.margin = margin
 
-    def forward(self, embedding, target, pairs=None):
+    def forward(self, embedding, target, pairs=None, sample_weight=None):
         """``pairs``: None (all pairs), (positive, negative) masks or pml's (a1, p, a2, n).
 
         ``(n, dim)`` embeddings give a scalar; ``(groups, n, dim)`` ones (labels
         ``(groups, n)``, masks ``(groups, n, n)``) the loss of each group.
+        ``sample_weight`` (shaped like ``target``) weights each triplet by its
+        anchor's weight: the weighted mean over the violating triplets.
         """
         positive, negative = pair_masks(target, pairs)
         normalised = F.normalize(embedding, p=2, dim=-1)
@@ -60,8 +62,14 @@ class TripletMarginLoss(nn.Module):
             n_ap = torch.searchsorted(negatives, reach, side="left") * positive
             n_reaches = target.shape[-1]
             w_an = (n_reaches - torch.searchsorted(reaches, distance, side="right")) * negative
-            count = n_ap.sum(dim=(-2, -1))
             weight = n_ap - w_an
+            if sample_weight is not None:  # row a of every matrix is anchor a
+                anchor = sample_weight.to(distance.dtype)[..., :, None]
+                n_ap, weight = n_ap * anchor, weight * anchor
+            count = n_ap.sum(dim=(-2, -1))
         # All weights are zero when no triplet violates: a zero loss with a graph.
         total = (distance * weight).sum(dim=(-2, -1)) + self.margin * count
+        if sample_weight is not None:
+            total = torch.where(count > 0, total / count.clamp_min(1e-300), 0.0)
+            return total.to(embedding.dtype)
         return (total / count.clamp_min(1)).to(embedding.dtype)

@@ -1,0 +1,135 @@
+"""The performance targets of issue 14, as ratios measured alternately in one process.
+
+1. fit of the default QCLMixClassifier (3-member cross-fit ensemble) over the
+   fit of the paper configuration (one network), 3000 x 16, 10 epochs; the
+   ensemble trained member after member (``member_training='sequential'``)
+   and together (``'stacked'``). Target: <= 1.5x.
+2. a QCLMix training epoch (paper configuration, no validation split,
+   4096 x 16, batch 64) over the epoch of a bare torch loop training an MLP
+   of the same widths (16-64-32-C with BatchNorm and LeakyReLU): a
+   permutation of whole-data tensors, forward, cross-entropy, backward,
+   fused AdamW and a OneCycleLR step per batch, nothing else. Target: <= 2x.
+3. ``predict_proba`` rows/s of the default ensemble at D = 16 (1M rows),
+   next to the paper configuration's single network. Target: >= 1M rows/s.
+
+Everything runs on one torch thread; contenders alternate round by round and
+each figure is the median over the rounds, so a load spike on a shared
+machine hits all contenders alike: read the ratios, not the seconds.
+
+Usage::
+
+    python benchmarks/perf/targets.py [--rounds 3] [--out results/targets.json]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import interleaved, synthetic  # noqa: E402
+from _references import mlp_module  # noqa: E402
+
+from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
+
+N_CLASSES = 4
+
+
+def bare_loop(X, y, epochs, batch_size=64, seed=0):
+    """The leanest epoch of a plain MLP: no framework, no validation, no callbacks."""
+    torch.manual_seed(seed)
+    module = mlp_module(X.shape[1], N_CLASSES)
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
+    n_batches = -(-len(X) // batch_size)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=4e-4, weight_decay=1e-5, fused=True)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, div_factor=25,
+                                                   total_steps=epochs * n_batches)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=generator)
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            if len(rows) < 2:
+                continue
+            optimizer.zero_grad()
+            F.cross_entropy(module(X[rows]), y[rows]).backward()
+            optimizer.step()
+            schedule.step()
+
+
+def fit_ratios(rounds):
+    X, y = synthetic(3000, 16, N_CLASSES)
+    common = dict(max_epochs=10, random_state=0)
+    times = interleaved({
+        "paper": lambda: QCLMixClassifier(**PAPER_PARAMS, **common).fit(X, y),
+        "default_sequential": lambda: QCLMixClassifier(**common).fit(X, y),
+        "default_stacked": lambda: QCLMixClassifier(member_training="stacked",
+                                                    **common).fit(X, y),
+    }, rounds)
+    return {"seconds": times,
+            "sequential_over_paper": times["default_sequential"] / times["paper"],
+            "stacked_over_paper": times["default_stacked"] / times["paper"]}
+
+
+def epoch_ratio(rounds, epochs=3):
+    X, y = synthetic(4096, 16, N_CLASSES)
+    y = y.astype(np.int64)
+    times = interleaved({
+        "qclmix": lambda: QCLMixClassifier(**PAPER_PARAMS, max_epochs=epochs,
+                                           validation_fraction=None, random_state=0).fit(X, y),
+        "bare_loop": lambda: bare_loop(X, y, epochs),
+    }, rounds)
+    return {"seconds_per_epoch": {k: v / epochs for k, v in times.items()},
+            "qclmix_over_bare_loop": times["qclmix"] / times["bare_loop"]}
+
+
+def predict_throughput(rounds, n_rows=1_000_000):
+    X_fit, y_fit = synthetic(2000, 16, N_CLASSES)
+    X, _ = synthetic(n_rows, 16, N_CLASSES, seed=1)
+    models = {
+        "default_ensemble": QCLMixClassifier(max_epochs=1, random_state=0).fit(X_fit, y_fit),
+        "paper_single": QCLMixClassifier(**PAPER_PARAMS, max_epochs=1,
+                                         random_state=0).fit(X_fit, y_fit),
+    }
+    times = interleaved({name: (lambda m=m: m.predict_proba(X)) for name, m in models.items()},
+                        rounds)
+    return {"rows_per_second": {k: n_rows / v for k, v in times.items()}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parent / "results" / "targets.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    start = time.time()
+    results = {"rounds": args.rounds, "fit": fit_ratios(args.rounds),
+               "epoch": epoch_ratio(args.rounds + 2),
+               "predict": predict_throughput(args.rounds)}
+    results["wall_seconds"] = time.time() - start
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    fit, epoch, predict = results["fit"], results["epoch"], results["predict"]
+    rows = predict["rows_per_second"]
+    print("| measurement | target | measured |\n|---|---|---|")
+    print(f"| default fit / paper fit, members sequential | <= 1.5x | "
+          f"{fit['sequential_over_paper']:.2f}x |")
+    print(f"| default fit / paper fit, members stacked | <= 1.5x | "
+          f"{fit['stacked_over_paper']:.2f}x |")
+    print(f"| QCLMix epoch / bare-loop MLP epoch | <= 2x | "
+          f"{epoch['qclmix_over_bare_loop']:.2f}x |")
+    print(f"| predict_proba, default ensemble, D=16 | >= 1M rows/s | "
+          f"{rows['default_ensemble'] / 1e6:.2f}M rows/s |")
+    print(f"| predict_proba, paper single network, D=16 | - | "
+          f"{rows['paper_single'] / 1e6:.2f}M rows/s |")
+
+
+if __name__ == "__main__":
+    main()

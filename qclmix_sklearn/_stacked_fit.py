@@ -1,0 +1,280 @@
+"""Train the members of an ensemble together: one vectorised step for all of them.
+
+:func:`fit_stacked` trains k skorch nets, built and initialised exactly as for
+k separate fits, with their weights stacked (:class:`StackedMembers`) and one
+optimizer step (:class:`StackedAdamW`) per training step. What stays each
+member's own is what a separate fit has: its training rows, batch order
+(its own generator), mixup draws (its own :class:`~qclmix_sklearn._mixup.KNNMixup`
+random stream), learning-rate schedule, held-out macro-F1, best epoch and
+early stopping. Members whose epochs have fewer batches, or whose training
+stopped early, simply sit out the remaining steps. At the end every net's
+module holds its member's kept weights and its history the epochs it ran,
+as if it had been fitted alone.
+
+Only nets whose callbacks this loop knows how to reproduce are stacked (see
+:func:`can_stack`): a pytorch-metric-learning loss, a progress bar or the
+epoch log fall back to separate fits.
+"""
+
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from skorch.history import History
+from torch.nn import functional as F
+
+from ._mixup import _mix, _partners
+from ._stacked_members import StackedAdamW, StackedMembers
+from ._torch_base import _VALID_BATCH
+
+__all__ = ["can_stack", "fit_stacked"]
+
+# The callbacks of TorchClassifierBase._build_net that fit_stacked reproduces,
+# and skorch's defaults (timing, the loss entries of the history, the silent log).
+_KNOWN_CALLBACKS = {"nonfinite_guard", "lr_schedule", "valid_f1", "best_epoch", "knn_mixup",
+                    "epoch_timer", "train_loss", "valid_loss", "print_log"}
+_VALID_CHUNK = _VALID_BATCH  # validation rows per forward pass, as in separate fits
+
+
+def can_stack(nets, valid_parts):
+    """Whether :func:`fit_stacked` reproduces the separate fits of these initialised nets.
+
+    Every member needs held-out rows, a silent net, no callbacks beyond the
+    known ones, AdamW and a criterion that runs under ``vmap`` (this
+    package's losses do; pytorch-metric-learning's are not known to).
+    """
+    from .losses import HybridLoss, MultiSimilarityMiner, SupConLoss, TripletMarginLoss
+
+    own_parts = (type(None), SupConLoss, TripletMarginLoss, MultiSimilarityMiner)
+    for net, valid in zip(nets, valid_parts):
+        criterion = net.criterion_
+        if valid is None or net.verbose or not set(dict(net.callbacks_)) <= _KNOWN_CALLBACKS:
+            return False
+        # StackedAdamW is AdamW with torch's defaults but the weight decay.
+        extra = set(net.get_params_for("optimizer")) - {"weight_decay", "fused"}
+        if net.optimizer is not torch.optim.AdamW or extra:
+            return False
+        if isinstance(criterion, HybridLoss) and not all(
+                isinstance(part, own_parts)
+                for part in (criterion.supcon, criterion.triplet, criterion.miner)):
+            return False
+    return len(nets) > 1
+
+
+class _Member:
+    """One member's own training state: rows, batch order, schedule, checkpoint."""
+
+    def __init__(self, net, fit_rows, valid_rows, fit_weight, valid_weight, device):
+        callbacks = dict(net.callbacks_)
+        self.net = net
+        self.fit_rows = torch.as_tensor(fit_rows, device=device)
+        self.valid_rows = valid_rows
+        self.fit_weight = fit_weight
+        self.valid_weight = None if valid_weight is None else np.asarray(valid_weight)
+        iterator = net.get_params()
+        self.batch_size = net.batch_size
+        self.drop_last = iterator.get("iterator_train__drop_last", False)
+        self.generator = iterator["iterator_train__generator"]
+        draw = iterator.get("iterator_train__sample_weight")
+        self.draw_weight = None if draw is None else torch.as_tensor(draw, dtype=torch.float64)
+        n = len(fit_rows)
+        self.n_batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        self.mixup = callbacks.get("knn_mixup")
+        self.schedule = self._schedule(net, callbacks.get("lr_schedule"))
+        stopping = callbacks.get("best_epoch")
+        self.patience = stopping.patience if stopping is not None else None
+        self.best_score, self.misses, self.best_epoch, self.best_state = -np.inf, 0, None, None
+        self.running = True
+        self.history = History()
+
+    @staticmethod
+    def _schedule(net, callback):
+        """A scheduler on a stand-in optimizer: the member's lr and beta1 at every step."""
+        stand_in = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=net.lr)
+        if callback is None:
+            return stand_in, None
+        policy = getattr(callback, "policy_", callback.policy)
+        scheduler = policy(stand_in, **callback.kwargs)
+        stand_in.step()  # a no-op (no gradient): the scheduler then sees a stepped optimizer
+        return stand_in, scheduler
+
+    def lr_beta1(self):
+        group = self.schedule[0].param_groups[0]
+        return group["lr"], group["betas"][0]
+
+    def step_schedule(self):
+        if self.schedule[1] is not None:
+            self.schedule[1].step()
+
+    def epoch_order(self):
+        n = len(self.fit_rows)
+        if self.draw_weight is None:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.multinomial(self.draw_weight, n, replacement=True,
+                                      generator=self.generator)
+        return self.fit_rows[order.to(self.fit_rows.device)]
+
+
+def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
+    """Train the initialised skorch ``nets`` (one per ``(fit_rows, valid_rows)`` of ``parts``).
+
+    ``X``, ``y``: all training rows (float32, encoded labels);
+    ``sample_weight``: loss weights of all rows, or None. Each net ends with
+    its best epoch's module weights, its last epoch's criterion and its
+    history. Raises ``FloatingPointError`` when a member's loss becomes
+    non-finite, like a separate fit.
+    """
+    X_all = torch.as_tensor(X).to(device)
+    y_all = torch.as_tensor(y).to(device)
+    w_all = None if sample_weight is None else torch.as_tensor(
+        sample_weight, dtype=torch.float32).to(device)
+    members = [
+        _Member(net, fit, valid, None if sample_weight is None else sample_weight[fit],
+                None if sample_weight is None else sample_weight[valid], device)
+        for net, (fit, valid) in zip(nets, parts)
+    ]
+    stack = StackedMembers([net.module_ for net in nets], [net.criterion_ for net in nets])
+    weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
+    optimizer = StackedAdamW(stack.flat, weight_decay=weight_decay)
+    max_epochs = nets[0].max_epochs
+    for epoch in range(1, max_epochs + 1):
+        running = [m for m in members if m.running]
+        if not running:
+            break
+        start = time.time()
+        for m in running:
+            m.history.new_epoch()
+            m.history.record("epoch", epoch)
+            m.order = m.epoch_order()
+            m.draws = None if m.mixup is None else m.mixup._epoch_draws(len(m.fit_rows), device)
+            m.losses = []
+        for step in range(max(m.n_batches for m in running)):
+            active = [m for m in running if step < m.n_batches]
+            _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all)
+        for m in running:
+            _end_epoch(stack, members.index(m), m, X_all, y_all, time.time() - start)
+    for i, m in enumerate(members):
+        if m.best_state is not None and m.best_epoch != len(m.history):
+            stack.load_module_state(i, m.best_state)
+        module_state, criterion_state = stack.state_dicts(i)
+        m.net.module_.load_state_dict(module_state)
+        with torch.no_grad():
+            for name, value in criterion_state.items():
+                m.net.criterion_.get_parameter(name).copy_(value)
+        m.net.history = m.history
+    return nets
+
+
+def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
+    """One optimizer step of the ``active`` members, each on its own batch ``step``."""
+    # Members whose batch has the same size run as one vectorised group.
+    groups = {}
+    for m in active:
+        m.rows = m.order[step * m.batch_size:(step + 1) * m.batch_size]
+        groups.setdefault(len(m.rows), []).append(m)
+    stack.flat.grad = None
+    total = 0.0
+    for size, group in groups.items():
+        index = [members.index(m) for m in group]
+        rows = torch.stack([m.rows for m in group])
+        X = X_all[rows]
+        y = y_all[rows]
+        if group[0].mixup is not None:
+            X = _mixed(stack, group, index, X, y, step)
+        w = None if w_all is None else w_all[rows]
+        losses = stack.losses(X, y, w, members=None if len(index) == len(members) else index)
+        total = total + losses.sum()
+        values = losses.detach().cpu().tolist()
+        for m, value in zip(group, values):
+            m.losses.append((value, size))
+            if not np.isfinite(value):
+                raise FloatingPointError(
+                    f"The training loss became non-finite ({value}) in epoch "
+                    f"{len(m.history)}; lower the learning rate (lr, max_lr) or check "
+                    "the input scale.")
+    total.backward()
+    lr, beta1 = zip(*(m.lr_beta1() for m in members))
+    optimizer.step(lr, beta1, [m in active for m in members])
+    for m in active:
+        m.step_schedule()
+
+
+def _mixed(stack, group, index, X, y, step):
+    """The kNN mixes of the group's batches, each with its member's draws and settings."""
+    mixup = group[0].mixup
+    size = X.shape[1]
+    draws = []
+    for m in group:
+        table, used = m.draws
+        if used + size > table.shape[1]:  # as KNNMixup: new draws past the epoch's
+            m.draws = table, used = m.mixup._epoch_draws(size, X.device)
+        m.draws = table, used + size
+        draws.append(table[:, used:used + size])
+    uniform, lam = torch.stack(draws, dim=1).to(X.device, X.dtype)  # (2, g, size)
+    features = None
+    if mixup.space == "embedding":
+        members = None if len(index) == stack.n_members else index
+        features = stack.outputs(X, members=members)[1]
+    labels = y if mixup.same_class else None
+    if mixup.group_size is not None and size > mixup.group_size or size < 2:
+        return torch.stack([
+            _mix(X[g], None if features is None else features[g], mixup.n_neighbors,
+                 uniform[g], lam[g], mixup.group_size, None if labels is None else labels[g])[0]
+            for g in range(len(group))])
+    space = X if features is None else features
+    partner = _partners(space, mixup.n_neighbors, uniform, labels)
+    weight = lam[..., None]
+    return weight * X + (1.0 - weight) * X.gather(1, partner[..., None].expand_as(X))
+
+
+def _end_epoch(stack, i, m, X_all, y_all, duration):
+    """Record the epoch in the member's history; score, checkpoint and maybe stop it."""
+    history = m.history
+    for value, size in m.losses:
+        history.new_batch()
+        history.record_batch("train_loss", value)
+        history.record_batch("train_batch_size", size)
+    history.record("train_batch_count", len(m.losses))
+    values, sizes = zip(*m.losses)
+    history.record("train_loss", float(np.average(values, weights=sizes)))
+    valid = torch.as_tensor(m.valid_rows, device=X_all.device)
+    logits = torch.cat([
+        _member_logits(stack, i, X_all[valid[a:a + _VALID_CHUNK]])
+        for a in range(0, len(valid), _VALID_CHUNK)])
+    y_valid = y_all[valid]
+    losses = []
+    for a in range(0, len(valid), _VALID_CHUNK):
+        history.new_batch()
+        part = slice(a, a + _VALID_CHUNK)
+        losses.append(float(F.cross_entropy(logits[part], y_valid[part])))
+        history.record_batch("valid_loss", losses[-1])
+        history.record_batch("valid_batch_size", len(y_valid[part]))
+    batch_sizes = [len(y_valid[a:a + _VALID_CHUNK]) for a in range(0, len(valid), _VALID_CHUNK)]
+    history.record("valid_batch_count", len(batch_sizes))
+    history.record("valid_loss", float(np.average(losses, weights=batch_sizes)))
+    score = f1_score(y_valid.cpu().numpy(), logits.argmax(dim=1).cpu().numpy(),
+                     average="macro", sample_weight=m.valid_weight)
+    history.record("valid_f1", score)
+    improved = score > m.best_score
+    history.record("valid_f1_best", bool(improved))
+    history.record("dur", duration)
+    if improved:
+        m.best_score, m.misses, m.best_epoch = score, 0, len(history)
+        m.best_state = stack.module_state(i)
+    else:
+        m.misses += 1
+    if m.patience is not None and m.misses == m.patience:
+        m.running = False
+    if len(history) == m.net.max_epochs:
+        m.running = False
+
+
+def _member_logits(stack, i, X):
+    # A logits method of the class (an instance attribute may close over another module).
+    method = "logits" if callable(getattr(type(stack._module), "logits", None)) else None
+    out = stack.outputs(X[None], method=method, members=[i])
+    out = out[0] if isinstance(out, tuple) else out
+    return out[0]
+

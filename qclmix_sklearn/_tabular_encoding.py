@@ -1,0 +1,233 @@
+"""Mixed-type tabular input: categories one-hot encoded, missing numbers filled.
+
+The torch estimators take what ``HistGradientBoostingClassifier`` takes: a
+DataFrame (or array) whose categorical columns hold any labels and whose
+numeric columns may hold NaN. ``fit`` learns the encoding, prediction applies
+it. Numeric columns are passed through as they are (scale them yourself, e.g.
+with ``StandardScaler`` in a ``ColumnTransformer``, or rely on their scale);
+complete numeric data never reaches this module at all, so it trains exactly
+as before.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils.validation import validate_data
+
+__all__ = [
+    "TabularEncoder",
+    "categorical_mask",
+    "validate_fit_features",
+    "validate_predict_features",
+]
+
+
+def _is_categorical_dtype(dtype):
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+def categorical_mask(categorical_features, X):
+    """Which columns of the raw ``X`` are categorical, as a boolean array (or None: none).
+
+    ``categorical_features``: ``'from_dtype'`` (a DataFrame's category,
+    object, string and bool columns; nothing for arrays), ``None`` (none), or
+    an array-like of column indices, of column names (DataFrames) or a
+    boolean mask over the columns.
+    """
+    if categorical_features is None or not hasattr(X, "shape") or len(X.shape) != 2:
+        return None
+    n_features = X.shape[1]
+    columns = list(X.columns) if hasattr(X, "columns") else None
+    if isinstance(categorical_features, str):  # 'from_dtype' (the only string allowed)
+        if columns is None:
+            return None
+        mask = np.array([_is_categorical_dtype(dtype) for dtype in X.dtypes], dtype=bool)
+        return mask if mask.any() else None
+    features = np.asarray(categorical_features)
+    if features.size == 0:
+        return None
+    if features.dtype.kind == "b":
+        if features.shape != (n_features,):
+            raise ValueError(
+                f"categorical_features as a boolean mask needs {n_features} entries, "
+                f"one per column; got shape {features.shape}."
+            )
+        mask = features.copy()
+    elif features.dtype.kind in "OU" and all(isinstance(f, str) for f in features.ravel()):
+        if columns is None:
+            raise ValueError(
+                "categorical_features holds column names, which need X as a DataFrame."
+            )
+        unknown = sorted(set(features.ravel()) - set(map(str, columns)))
+        if unknown:
+            raise ValueError(f"categorical_features names unknown columns: {unknown}.")
+        mask = np.isin(np.array(columns, dtype=object).astype(str), features.ravel())
+    elif all(isinstance(f, Integral) for f in features.ravel()):
+        if features.min() < -n_features or features.max() >= n_features:
+            raise ValueError(
+                f"categorical_features indices must lie in [0, {n_features}); "
+                f"got {features.tolist()}."
+            )
+        mask = np.zeros(n_features, dtype=bool)
+        mask[features] = True
+    else:
+        raise ValueError(
+            "categorical_features must be 'from_dtype', None, or column indices, "
+            f"column names or a boolean mask; got {categorical_features!r}."
+        )
+    return mask if mask.any() else None
+
+
+def _as_labels(values):
+    """Categories as strings (one type for the encoder), missing ones as NaN."""
+    missing = pd.isna(values)
+    labels = values.astype(str).astype(object)
+    labels[missing] = np.nan
+    return labels
+
+
+class TabularEncoder:
+    """Numeric columns as they are (NaN filled), then missing indicators, then one-hot categories.
+
+    Fitted on the validated 2-d array (object dtype when there are categorical
+    columns) of the training data:
+
+    - a categorical column becomes one 0/1 column per category seen in
+      ``fit``; a missing value is a category of its own; a category unseen in
+      ``fit`` encodes as all zeros (``OneHotEncoder(handle_unknown='ignore')``);
+    - a numeric column with missing values in ``fit`` gets them filled with
+      its training median (0 if it had no value at all) plus a 0/1 indicator
+      column "was missing";
+    - a numeric column without missing values in ``fit`` must not have any
+      later: the model never learned what they mean (a ValueError says so).
+
+    Parameters
+    ----------
+    categorical : ndarray of bool of shape (n_features,) or None
+        The categorical columns.
+    """
+
+    def __init__(self, categorical=None):
+        self.categorical = categorical
+
+    def fit_transform(self, X):
+        n_features = X.shape[1]
+        mask = np.zeros(n_features, dtype=bool) if self.categorical is None else self.categorical
+        self.categorical_ = np.flatnonzero(mask)
+        self.numeric_ = np.flatnonzero(~mask)
+        numeric = self._numeric(X)
+        missing = np.isnan(numeric)
+        self.missing_ = np.flatnonzero(missing.any(axis=0))
+        with warnings.catch_warnings():
+            # An all-missing column has no median: it is filled with 0.
+            warnings.filterwarnings("ignore", message="All-NaN slice")
+            medians = np.nanmedian(numeric[:, self.missing_], axis=0)
+        self.medians_ = np.nan_to_num(medians, nan=0.0)
+        self.one_hot_ = None
+        if len(self.categorical_):
+            self.one_hot_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+            self.one_hot_.fit(_as_labels(X[:, self.categorical_]))
+        return self._encode(X, numeric)
+
+    def transform(self, X):
+        numeric = self._numeric(X)
+        unexpected = np.isnan(numeric).any(axis=0)
+        unexpected[self.missing_] = False
+        if unexpected.any():
+            raise ValueError(
+                "X has missing values (NaN) in numeric column(s) "
+                f"{self.numeric_[unexpected].tolist()}, which had none in fit: the "
+                "model has not learned how to treat them."
+            )
+        return self._encode(X, numeric)
+
+    @property
+    def n_outputs_(self):
+        n_one_hot = 0 if self.one_hot_ is None else sum(map(len, self.one_hot_.categories_))
+        return len(self.numeric_) + len(self.missing_) + n_one_hot
+
+    def _numeric(self, X):
+        values = X[:, self.numeric_]
+        if values.dtype == object:
+            values = np.where(pd.isna(values), np.nan, values)
+            try:
+                values = values.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"A column treated as numeric holds non-numeric values ({exc}); "
+                    "declare it in categorical_features."
+                ) from exc
+        if np.isinf(values).any():
+            raise ValueError("Input X contains infinity in a numeric column.")
+        return values
+
+    def _encode(self, X, numeric):
+        missing = np.isnan(numeric[:, self.missing_])
+        filled = numeric.copy()
+        filled[:, self.missing_] = np.where(missing, self.medians_, numeric[:, self.missing_])
+        parts = [filled, missing.astype(filled.dtype)]
+        if self.one_hot_ is not None:
+            parts.append(self.one_hot_.transform(_as_labels(X[:, self.categorical_])))
+        return np.hstack(parts)
+
+
+
+def _numeric_data(estimator, X, y="no_validation", **kwargs):
+    """``validate_data`` to float, naming ``categorical_features`` when a column is text."""
+    try:
+        return validate_data(estimator, X, y, dtype=[np.float32, np.float64],
+                             ensure_all_finite="allow-nan", **kwargs)
+    except ValueError as exc:
+        if "convert" not in str(exc) and "cast" not in str(exc):
+            raise
+        raise ValueError(
+            f"X has non-numeric values ({exc}); declare such columns in "
+            "categorical_features (a DataFrame's category, object, string and bool "
+            "columns are found by default)."
+        ) from exc
+
+
+def validate_fit_features(estimator, X, y):
+    """``validate_data`` for ``fit``, encoding mixed-type X; sets ``feature_encoder_``.
+
+    Complete numeric X comes back from ``validate_data`` untouched (float32 or
+    float64) and ``feature_encoder_`` is None. Otherwise X is encoded by a
+    fitted :class:`TabularEncoder` (float64). Sparse X is refused by
+    ``validate_data``; infinity is refused in any case.
+    """
+    mask = categorical_mask(estimator.categorical_features, X)
+    if mask is None:
+        X, y = _numeric_data(estimator, X, y, ensure_min_samples=2)
+        if not np.isnan(X).any():
+            estimator.feature_encoder_ = None
+            return X, y
+    else:
+        X, y = validate_data(estimator, X, y, dtype=object, ensure_all_finite=False,
+                             ensure_min_samples=2)
+    estimator.feature_encoder_ = TabularEncoder(mask)
+    return estimator.feature_encoder_.fit_transform(X), y
+
+
+def validate_predict_features(estimator, X):
+    """``validate_data(reset=False)`` for prediction, with the encoding learnt in ``fit``."""
+    encoder = getattr(estimator, "feature_encoder_", None)
+    if encoder is not None and len(encoder.categorical_):
+        X = validate_data(estimator, X, dtype=object, ensure_all_finite=False, reset=False)
+        return encoder.transform(X)
+    X = _numeric_data(estimator, X, reset=False)
+    if encoder is not None:
+        return encoder.transform(X)
+    if np.isnan(X).any():
+        raise ValueError(
+            "X has missing values (NaN), but the training data had none: the model "
+            "has not learned how to treat them."
+        )
+    return X

@@ -1,0 +1,110 @@
+"""pytorch-metric-learning losses and miners as the metric part of the hybrid loss."""
+
+import numpy as np
+import pytest
+import torch
+from pytorch_metric_learning import losses as pml_losses
+from pytorch_metric_learning import miners as pml_miners
+from sklearn.base import clone
+
+from qclmix_sklearn import QCLMixClassifier
+from qclmix_sklearn.losses import HybridLoss
+from qclmix_sklearn.losses import MultiSimilarityMiner as MaskMiner
+from qclmix_sklearn.losses import SupConLoss, TripletMarginLoss
+
+ONE_NET = dict(n_folds=None, max_epochs=1, random_state=0)
+
+
+def batch(seed, n=64, n_classes=3):
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, n_classes, generator=generator)
+    embedding = torch.randn(n, 8, generator=generator)
+    return logits, embedding, torch.randint(0, n_classes, (n,), generator=generator)
+
+
+def data(n=48):
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 2
+    return rng.normal(size=(n, 3)) + y[:, None], y
+
+
+def criterion(**params):
+    torch.manual_seed(0)  # the same centroids for every criterion
+    return QCLMixClassifier(**params)._build_criterion(3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("group_size", [None, 16])
+def test_the_builtin_default_equals_pmls_own_objects(seed, group_size):
+    built_in = criterion(group_size=group_size)
+    pml = criterion(group_size=group_size, metric_loss="pml")
+    assert isinstance(built_in.supcon, SupConLoss) and isinstance(built_in.miner, MaskMiner)
+    assert isinstance(built_in.triplet, TripletMarginLoss)
+    assert isinstance(pml.supcon, pml_losses.SupConLoss) and pml.supcon.temperature == 0.2
+    assert isinstance(pml.triplet, pml_losses.TripletMarginLoss) and pml.triplet.margin == 0.5
+    assert isinstance(pml.miner, pml_miners.MultiSimilarityMiner)
+    logits, embedding, target = batch(seed)
+    expected = pml((logits, embedding), target)
+    assert built_in((logits, embedding), target).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_pml_loss_and_miner_make_the_metric_part():
+    loss, miner = pml_losses.NTXentLoss(temperature=0.1), pml_miners.MultiSimilarityMiner()
+    hybrid = criterion(metric_loss=loss, miner=miner, loss_alpha=0.3)
+    assert hybrid.supcon is None and hybrid.alpha == 0.3
+    # fresh copies: a fit never trains or mutates the estimator's own objects
+    assert hybrid.triplet is not loss and hybrid.triplet.temperature == 0.1
+    assert hybrid.miner is not miner and isinstance(hybrid.miner, pml_miners.MultiSimilarityMiner)
+    logits, embedding, target = batch(0)
+    expected = 0.3 * hybrid.focal_variance(logits, embedding, target) + 0.7 * loss(
+        embedding, target, miner(embedding, target))
+    assert hybrid((logits, embedding), target).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_a_pml_loss_with_group_size_averages_the_groups():
+    hybrid = criterion(metric_loss=pml_losses.MultiSimilarityLoss(), group_size=16)
+    logits, embedding, target = batch(1, n=40)
+    loss = pml_losses.MultiSimilarityLoss()
+    metric = torch.stack([loss(embedding[i:j], target[i:j]) for i, j in [(0, 16), (16, 32),
+                                                                         (32, 40)]]).mean()
+    expected = 0.5 * hybrid.focal_variance(logits, embedding, target) + 0.5 * metric
+    assert hybrid((logits, embedding), target).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_a_pml_miner_can_feed_the_builtin_triplet_term():
+    hybrid = criterion(miner=pml_miners.MultiSimilarityMiner(epsilon=0.3))
+    logits, embedding, target = batch(2)
+    expected = HybridLoss.paper(hybrid.focal_variance)
+    expected.miner = MaskMiner(epsilon=0.3)
+    value = hybrid((logits, embedding), target)
+    assert value.item() == pytest.approx(expected((logits, embedding), target).item(), rel=1e-5)
+
+
+def test_estimators_with_pml_objects_clone_and_fit_on_fresh_copies():
+    loss = pml_losses.ProxyAnchorLoss(num_classes=2, embedding_size=8)
+    proxies = loss.proxies.detach().clone()
+    model = QCLMixClassifier(**{**ONE_NET, "n_folds": 2}, metric_loss=loss)
+    copy = clone(model)
+    assert copy.metric_loss is not loss and isinstance(copy.metric_loss, pml_losses.ProxyAnchorLoss)
+    X, y = data()
+    model.fit(X, y)
+    members = [net.criterion_.triplet for net in model.nets_]
+    assert members[0] is not members[1] and all(m is not loss for m in members)
+    # the members trained their own proxies; the estimator's parameter is untouched
+    assert not torch.equal(members[0].proxies.detach(), proxies)
+    assert torch.equal(loss.proxies.detach(), proxies)
+    assert copy.fit(X, y).predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize("metric_loss", ["pml", pml_losses.NTXentLoss(temperature=0.1),
+                                         pml_losses.MultiSimilarityLoss()])
+def test_fits_with_pml_metric_losses_predict(metric_loss):
+    X, y = data()
+    model = QCLMixClassifier(**ONE_NET, metric_loss=metric_loss).fit(X, y)
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_an_unknown_metric_loss_is_named():
+    X, y = data()
+    with pytest.raises(ValueError, match="metric_loss"):
+        QCLMixClassifier(**ONE_NET, metric_loss="ntxent").fit(X, y)
