@@ -1,6 +1,5 @@
 """scikit-learn's estimator checks on every torch estimator of the package."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier

@@ -40,3 +40,22 @@ def test_ablation_switches_remove_their_module(switch, absent):
     assert not any(isinstance(m, absent) for m in ablated.modules())
     logits, _ = ablated(torch.randn(4, 5))
     assert logits.shape == (4, 3)
+
+
+def test_attention_equals_torch_multihead_attention_with_gradients():
+    torch.manual_seed(0)
+    attention = FeatureSelfAttention(16)
+    x = torch.randn(64, 16, requires_grad=True)
+    fast, generic = attention(x), attention.generic_forward(x)
+    torch.testing.assert_close(fast, generic)
+    fast_grads = torch.autograd.grad(fast.square().sum(), [x, *attention.parameters()])
+    generic_grads = torch.autograd.grad(generic.square().sum(), [x, *attention.parameters()])
+    for fast_grad, generic_grad in zip(fast_grads, generic_grads):
+        torch.testing.assert_close(fast_grad, generic_grad, rtol=1e-4, atol=1e-4)
+
+
+def test_logits_method_equals_the_first_output_of_forward():
+    torch.manual_seed(0)
+    net = QCLMixNet(6, 3).eval()
+    x = torch.randn(10, 6)
+    torch.testing.assert_close(net.logits(x), net(x)[0])

@@ -5,7 +5,6 @@ import threading
 import time
 
 import numpy as np
-import torch
 
 
 def synthetic(n_samples, n_features, n_classes=4, seed=0):

@@ -34,7 +34,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import PeakRSS, interleaved, per_call_ms, synthetic  # noqa: E402
 
 from qclmix_sklearn._torch_base import torch_threads  # noqa: E402
-from _references import algorithm1_fit, mlp_module, n_batches, plain_mlp  # noqa: E402
+from _references import algorithm1_fit, n_batches, plain_mlp  # noqa: E402
 
 from qclmix_sklearn import QCLMixClassifier  # noqa: E402
 from qclmix_sklearn._validation_split import validation_split  # noqa: E402

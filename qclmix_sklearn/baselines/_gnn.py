@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._device import DeviceOptions
 from .._torch_base import (
+    _PREDICT_CHUNK,
     resolve_device,
     validate_prediction_data,
     validate_training_data,
@@ -35,7 +36,6 @@ _INSTALL_HINT = (
     "The GNN baselines need torch-geometric, which is not installed; "
     "install the gnn extra: pip install 'qclmix-sklearn[gnn]'"
 )
-_PREDICT_CHUNK = 8192
 
 
 def _torch_geometric_models():
