@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS claims (
 );
 """
 
-_IS_KEY = " AND ".join(f"{column} = ?" for column in KEY_COLUMNS)
+#: The WHERE condition that selects one job's row by its key (parameters: the key).
+IS_KEY = " AND ".join(f"{column} = ?" for column in KEY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,12 @@ class Claims:
 
         def work(con):
             row = con.execute(
-                f"SELECT status, rowid, finished_at FROM results WHERE {_IS_KEY}", key
+                f"SELECT status, rowid, finished_at FROM results WHERE {IS_KEY}", key
             ).fetchone()
             if row is not None and (row[0] in done_statuses or tuple(row[1:]) != seen):
                 return "done"
             row = con.execute(
-                f"SELECT owner, host, pid, heartbeat FROM claims WHERE {_IS_KEY}", key
+                f"SELECT owner, host, pid, heartbeat FROM claims WHERE {IS_KEY}", key
             ).fetchone()
             now = time.time()
             if row is not None and row[0] != owner.id and _live(*row[1:], now, self.lease):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._claims import CLAIMS_SCHEMA, KEY_COLUMNS, Claims
+from ._claims import CLAIMS_SCHEMA, IS_KEY, KEY_COLUMNS, Claims
 
 DEFAULT_DB = "qclmix-results.sqlite"
 
@@ -244,7 +244,7 @@ class ResultStore:
             )
             # the job has its result: no run needs to hold it any longer
             self._con.execute(
-                f"DELETE FROM claims WHERE {' AND '.join(f'{c} = ?' for c in KEY_COLUMNS)}",
+                f"DELETE FROM claims WHERE {IS_KEY}",
                 tuple(row[c] for c in KEY_COLUMNS),
             )
             embedding = result.get("embedding")
