@@ -23,10 +23,17 @@ def _partners(space, n_neighbors, uniform, labels=None):
     k = min(n_neighbors, n - 1)
     if k < 1:
         return torch.zeros(space.shape[:-1], dtype=torch.long, device=space.device)
+    distances = torch.cdist(space, space)
+    if labels is None:
+        # Every other row qualifies: each row has its k neighbours (finite
+        # distances of finite rows), so the pick needs no count.
+        distances.diagonal(dim1=-2, dim2=-1).fill_(float("inf"))
+        neighbours = distances.topk(k, dim=-1, largest=False).indices
+        pick = (uniform * k).long().clamp_(min=0, max=k - 1)
+        return neighbours.gather(-1, pick[..., None]).squeeze(-1)
     excluded = torch.eye(n, dtype=torch.bool, device=space.device)
-    if labels is not None:
-        excluded = excluded | (labels[..., :, None] != labels[..., None, :])
-    distances = torch.cdist(space, space).masked_fill(excluded, float("inf"))
+    excluded = excluded | (labels[..., :, None] != labels[..., None, :])
+    distances = distances.masked_fill(excluded, float("inf"))
     nearest, neighbours = distances.topk(k, dim=-1, largest=False)
     # Each row picks uniformly among its qualifying neighbours (k of them, or fewer).
     available = torch.isfinite(nearest).sum(-1)

@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 from skorch.history import History
 from torch.nn import functional as F
 
+from ._callbacks import macro_f1
 from ._mixup import _mix, _partners
 from ._stacked_members import StackedAdamW, StackedMembers
 from ._torch_base import _VALID_BATCH
@@ -254,8 +254,7 @@ def _end_epoch(stack, i, m, X_all, y_all, duration):
     batch_sizes = [len(y_valid[a:a + _VALID_CHUNK]) for a in range(0, len(valid), _VALID_CHUNK)]
     history.record("valid_batch_count", len(batch_sizes))
     history.record("valid_loss", float(np.average(losses, weights=batch_sizes)))
-    score = f1_score(y_valid.cpu().numpy(), logits.argmax(dim=1).cpu().numpy(),
-                     average="macro", sample_weight=m.valid_weight)
+    score = macro_f1(y_valid.cpu().numpy(), logits.argmax(dim=1).cpu().numpy(), m.valid_weight)
     history.record("valid_f1", score)
     improved = score > m.best_score
     history.record("valid_f1_best", bool(improved))

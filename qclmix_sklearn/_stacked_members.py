@@ -43,7 +43,7 @@ class StackedMembers:
 
     def __init__(self, modules, criteria):
         self.n_members = len(modules)
-        self._module = copy.deepcopy(modules[0]).to("meta")
+        self._module = copy.deepcopy(modules[0]).to("meta").train()
         self._criterion = copy.deepcopy(criteria[0]).to("meta")
         self._names, self._shapes, self._owner = [], [], []
         tensors = []
@@ -108,7 +108,8 @@ class StackedMembers:
         buffers = self.buffers if members is None else {
             name: b[members] for name, b in self.buffers.items()}
         module, criterion = self._parameters(flat)
-        self._module.train()
+        if not self._module.training:  # train() walks every submodule: only on a switch
+            self._module.train()
 
         out = self._run(module, buffers, X)
         takes_members = getattr(self._criterion, "takes_member_dimension", None)
@@ -159,7 +160,8 @@ class StackedMembers:
         buffers = self.buffers if members is None else {
             name: b[members] for name, b in self.buffers.items()}
         module, _ = self._parameters(flat)
-        self._module.eval()
+        if self._module.training:  # the private copy switches only through here
+            self._module.eval()
 
         return self._run(module, buffers, X, method)
 

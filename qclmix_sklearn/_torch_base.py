@@ -25,6 +25,7 @@ from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
 from ._device import DeviceOptions, resolve_device
 from ._label_types import check_label_types
 from ._sample_weights import training_weights
+from ._shared_params import expand_shared_parameters
 from ._tabular_encoding import validate_fit_features, validate_predict_features
 from ._tensor_batches import TensorBatches
 from ._training_net import TrainingNet
@@ -106,8 +107,12 @@ def validate_training_data(estimator, X, y, sample_weight=None):
 
 
 def validate_prediction_data(estimator, X):
-    """Validate X for prediction: float32, encoded as in ``fit``."""
-    return as_float32(validate_predict_features(estimator, X))
+    """Validate X for prediction: float32, encoded (and scaled) as in ``fit``."""
+    X = as_float32(validate_predict_features(estimator, X))
+    # Every prediction path passes here: an estimator that scaled its
+    # training data in fit (QCLMixClassifier's input_scaling) scales X alike.
+    scaler = getattr(estimator, "input_scaler_", None)
+    return X if scaler is None else scaler.transform(X)
 
 
 def _check_finite_outputs(outputs, X):
@@ -146,65 +151,23 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """Base of the torch classifiers: validation, training loop, prediction.
 
     Subclasses declare an explicit ``__init__`` (their architecture
-    parameters plus the common ones below, passed on to this ``__init__``),
-    extend ``_parameter_constraints`` and implement ``_build_module``. They
-    may override ``_build_criterion`` and ``_extra_callbacks``. A
+    parameters plus those of the common ones below that apply, with the same
+    defaults unless a subclass says otherwise) whose body is
+    ``self._store_params(locals())``, extend ``_parameter_constraints`` and
+    implement ``_build_module``. They may override ``_build_criterion``,
+    ``_extra_callbacks``, ``_train_batch_params`` and ``_fit_batch_size``. A
     module with a ``logits(x)`` method gets it called for predictions instead
     of ``forward`` (to skip heads that prediction does not need).
 
+    A subclass docstring documents a common parameter by a line ``{name}``
+    alone in its Parameters section, which becomes the entry written once in
+    :mod:`~qclmix_sklearn._shared_params` with the subclass's default;
+    lines indented below it add what holds for that subclass only. A line
+    ``{shared_parameters}`` stands for all the others of its signature.
+
     Parameters
     ----------
-    max_epochs : int, default=100
-        Number of passes over the training data.
-    batch_size : int, default=64
-        Mini-batch size, at least 2 (BatchNorm cannot train on one row).
-    lr : float, default=4e-4
-        AdamW learning rate: with ``max_lr`` the initial (and, divided by
-        ``1e4``, the final) rate of the one-cycle schedule, which starts at
-        ``lr``, rises to ``max_lr`` and anneals (``OneCycleLR`` with
-        ``div_factor = max_lr / lr``); without it the constant rate. The
-        default 4e-4 = 1e-2 / 25 is the schedule every earlier version ran
-        (``OneCycleLR``'s default ``div_factor=25`` overrode ``lr``), so the
-        default results stay valid. Must not exceed ``max_lr``.
-    weight_decay : float, default=1e-5
-        AdamW weight decay.
-    max_lr : float or None, default=1e-2
-        Peak learning rate of a OneCycleLR schedule stepped after every batch;
-        ``None`` keeps ``lr`` constant.
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``:
-        ``'balanced'`` weighs class ``c`` by ``n_samples / (n_classes * n_c)``,
-        a dict maps labels to weights (missing labels weigh 1), as in
-        scikit-learn's classifiers.
-    categorical_features : 'from_dtype', array-like or None, default='from_dtype'
-        Categorical columns, one-hot encoded inside ``fit`` (a missing value
-        is a category of its own; a category unseen in ``fit`` encodes as all
-        zeros). ``'from_dtype'``: a DataFrame's ``category``, ``object``,
-        ``string`` and ``bool`` columns; or column indices, column names or a
-        boolean mask; ``None``: none. Numeric columns pass through unscaled;
-        a numeric column with missing values (NaN) in ``fit`` gets them filled
-        with its training median plus a 0/1 "was missing" column. Complete
-        numeric data is used exactly as given.
-    validation_fraction : float or None, default=0.2
-        Share of the training data held out (stratified when every class
-        allows it) to choose the epoch with the best macro-F1 (weighted by
-        the sample weights, if any); ``None`` keeps the last epoch. Test
-        data is never involved.
-    n_iter_no_change : int or None, default=None
-        Stop when the validation macro-F1 has not improved for this many
-        epochs; ``None`` trains all ``max_epochs``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, the validation split and any
-        augmentation. The global torch and numpy generators are left untouched.
-    device : str, default='cpu'
-        ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
-    n_threads : int or None, default=1
-        torch intra-op CPU threads during ``fit`` and prediction (restored
-        afterwards); ``None`` leaves torch's setting alone. Small networks
-        train fastest on one thread; on a busy machine several threads were
-        up to 100x slower.
-    verbose : int, default=0
-        0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
+    {shared_parameters}
     """
 
     _parameter_constraints: dict = {
@@ -241,19 +204,22 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         n_threads=1,
         verbose=0,
     ):
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.max_lr = max_lr
-        self.class_weight = class_weight
-        self.categorical_features = categorical_features
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.verbose = verbose
+        self._store_params(locals())
+
+    def _store_params(self, init_locals):
+        """Store every ``__init__`` argument, unchanged, under its own name.
+
+        ``init_locals`` is ``locals()`` at the start of an ``__init__``: its
+        arguments (and ``self``), so the body of every ``__init__`` is this
+        one call and a new parameter needs only its place in the signature.
+        """
+        for name, value in init_locals.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__doc__ = expand_shared_parameters(cls.__doc__, cls.__init__)
 
     # -- hooks for subclasses -------------------------------------------------
     def _build_module(self, n_features, n_classes):
@@ -267,8 +233,12 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return []
 
     def _train_batch_params(self, y_fit):
-        """Extra keyword arguments of the training batch iterator (TensorBatches)."""
+        """Keyword arguments of the training batch iterator (TensorBatches) to add or override."""
         return {}
+
+    def _fit_batch_size(self, n_fit):
+        """Rows per training batch, out of ``n_fit`` fitting rows."""
+        return self.batch_size
 
     # -- fitting ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -342,9 +312,10 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     def _build_net(self, y_fit, n_features, valid_data, device, seed, fit_weight=None,
                    valid_weight=None):
         n_fit, n_classes = len(y_fit), len(self.classes_)
+        batch_size = self._fit_batch_size(n_fit)
         # BatchNorm cannot train on a batch of one sample: drop such a last batch.
-        drop_last = n_fit > self.batch_size and n_fit % self.batch_size == 1
-        n_batches = n_fit // self.batch_size if drop_last else math.ceil(n_fit / self.batch_size)
+        drop_last = n_fit > batch_size and n_fit % batch_size == 1
+        n_batches = n_fit // batch_size if drop_last else math.ceil(n_fit / batch_size)
 
         callbacks = [("nonfinite_guard", NonFiniteLossGuard())]
         if self.max_lr is not None:
@@ -372,7 +343,14 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             callbacks.append(("progress", ProgressBar()))
         callbacks.extend(self._extra_callbacks(seed))
 
-        generator = torch.Generator().manual_seed(seed)
+        train_batches = dict(
+            shuffle=True,
+            drop_last=drop_last,
+            generator=torch.Generator().manual_seed(seed),
+            device=device,
+            row_weight=fit_weight,
+        )
+        train_batches.update(self._train_batch_params(y_fit))
         return TrainingNet(
             module=self._build_module(n_features, n_classes),
             criterion=self._build_criterion(n_classes),
@@ -383,19 +361,14 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             # same AdamW update, a third of the optimizer's time here.
             optimizer__fused=True,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             # Batches indexed out of whole-data tensors instead of collated
             # sample by sample (see TensorBatches).
             iterator_train=TensorBatches,
-            iterator_train__shuffle=True,
-            iterator_train__drop_last=drop_last,
-            iterator_train__generator=generator,
-            iterator_train__device=device,
-            iterator_train__row_weight=fit_weight,
-            **{f"iterator_train__{k}": v for k, v in self._train_batch_params(y_fit).items()},
+            **{f"iterator_train__{k}": v for k, v in train_batches.items()},
             iterator_valid=TensorBatches,
             iterator_valid__device=device,
-            iterator_valid__batch_size=max(self.batch_size, _VALID_BATCH),
+            iterator_valid__batch_size=max(batch_size, _VALID_BATCH),
             train_split=predefined_split(valid_data) if valid_data is not None else None,
             predict_nonlinearity=lambda logits: torch.softmax(logits, dim=-1),
             callbacks=callbacks,
@@ -515,3 +488,9 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         # Missing values are filled (plus an indicator) inside fit.
         tags.input_tags.allow_nan = True
         return tags
+
+
+# __init_subclass__ expands the docstrings of the subclasses; this one's too.
+TorchClassifierBase.__doc__ = expand_shared_parameters(
+    TorchClassifierBase.__doc__, TorchClassifierBase.__init__
+)

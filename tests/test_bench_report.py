@@ -144,3 +144,25 @@ def test_latest_attempt_is_reported_even_when_it_failed(store, tmp_path):
     glass = text.split("#### glass")[1].split("####")[0]
     assert "| xgboost |" not in ecoli and "| knn |" not in glass
     assert "| xgboost |" in glass  # the other datasets keep their results
+
+
+def test_qclmix_is_compared_with_the_best_peer_apart_from_the_baselines(store, tmp_path):
+    # xgboost (0.78) is the best baseline; of the peers catboost (0.76) beats lightgbm (0.5)
+    for dataset in DATASETS:
+        store.add(_row(dataset, "catboost", "paper", 0, 42, 0.76))
+        store.add(_row(dataset, "lightgbm", "paper", 0, 42, 0.5))
+    text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    peers = text.split("### QCLMix against the best modern peer")[1].split("###")[0]
+    assert "The best of catboost, lightgbm on each dataset." in peers
+    assert "| best peer |" in peers and "xgboost" not in peers
+    assert peers.count("| catboost | 0.760 |") == len(DATASETS)
+    assert "lightgbm |" not in peers.split("on each dataset.")[1]
+
+
+def test_no_peer_section_when_every_baseline_is_a_peer(tmp_path):
+    with ResultStore(tmp_path / "peers.sqlite") as only_peers:
+        for dataset in DATASETS:
+            only_peers.add(_row(dataset, "qclmix", "paper", 0, 42, 0.8))
+            only_peers.add(_row(dataset, "catboost", "paper", 0, 42, 0.76))
+        text = build_report(only_peers, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    assert "best modern peer" not in text and "| catboost | 0.760 |" in text

@@ -3,12 +3,18 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
+from qclmix_sklearn.bench._models import SCREENED_DEFAULTS
 
 # Cheap but still learning: the checks fit a few hundred tiny fits.
 CHEAP = dict(max_epochs=5, random_state=0)
 
-# the defaults (a cross-fit ensemble with tuned offsets) and the paper's single network
-ESTIMATORS = [QCLMixClassifier(**CHEAP), QCLMixClassifier(**PAPER_PARAMS, **CHEAP)]
+# the defaults (a cross-fit ensemble), the former defaults (with tuned offsets, class-aware
+# batches and same-class mixup) and the paper's single network
+ESTIMATORS = [
+    QCLMixClassifier(**CHEAP),
+    QCLMixClassifier(**SCREENED_DEFAULTS, **CHEAP),
+    QCLMixClassifier(**PAPER_PARAMS, **CHEAP),
+]
 
 # check name -> reason, for the estimators that fail it.
 TUNED_DECISION_FAILS = {
@@ -45,9 +51,22 @@ FLOAT32_ROUNDING_FAILS = {
 }
 
 
+# tests/test_sample_weight.py runs the same check with 10 epochs, which it passes.
+FEW_STEPS_FAILS = {
+    "check_class_weight_classifiers": (
+        "the check's 5 epochs are about 10 optimiser steps for each member of the 3-fold "
+        "ensemble, each trained on 2/3 of the check's rows: too few for the weights to move "
+        "the argmax (the single network of the paper's configuration and the tuned offsets, "
+        "which follow the weights directly, pass)"
+    ),
+}
+
+
 def expected_failed_checks(estimator):
     tuned = TUNED_DECISION_FAILS if estimator.decision_rule == "tuned" else {}
-    return {**STOCHASTIC_TRAINING_FAILS, **FLOAT32_ROUNDING_FAILS, **tuned}
+    ensemble_argmax = estimator.n_folds and estimator.decision_rule == "argmax"
+    few_steps = FEW_STEPS_FAILS if ensemble_argmax else {}
+    return {**STOCHASTIC_TRAINING_FAILS, **FLOAT32_ROUNDING_FAILS, **tuned, **few_steps}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)

@@ -156,3 +156,86 @@ def test_grouped_hybrid_loss_averages_the_metric_terms_of_the_groups():
     assert grouped.item() == pytest.approx(expected.item(), rel=1e-6)
     small = HybridLoss.paper(focal_variance, metric_group_size=100)((logits, embedding), target)
     assert small.item() == pytest.approx(whole((logits, embedding), target).item(), rel=1e-6)
+
+
+def separate_metric(embedding, target, temperature, margin, epsilon, sample_weight=None):
+    """SupCon plus the triplet term on mined pairs, each part on its own (the unfused path)."""
+    weight = {} if sample_weight is None else {"sample_weight": sample_weight}
+    total = 0
+    if temperature is not None:
+        total = total + SupConLoss(temperature=temperature)(embedding, target, **weight)
+    if margin is not None:
+        pairs = None if epsilon is None else MaskMiner(epsilon=epsilon)(embedding, target)
+        total = total + TripletMarginLoss(margin=margin)(embedding, target, pairs, **weight)
+    return total
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n_classes", [1, 2, 5, 64])
+@pytest.mark.parametrize("shape", [(64,), (3, 32), (2,)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("terms", [(0.2, 0.5, 0.1), (0.1, None, None), (None, 0.05, 0.3),
+                                   (None, 0.5, None)])
+def test_fused_metric_equals_the_separate_parts(seed, n_classes, shape, weighted, terms):
+    from qclmix_sklearn.losses._fused_metric import fused_metric
+
+    generator = torch.Generator().manual_seed(seed)
+    embedding = torch.randn(*shape, 8, generator=generator)
+    target = torch.randint(0, n_classes, shape, generator=generator)
+    weight = torch.rand(shape, generator=generator) if weighted else None
+    if weighted and seed == 0:
+        weight[..., : shape[-1] // 2] = 0  # rows that count nothing
+    expected, expected_grad = value_and_grad(
+        lambda e: separate_metric(e, target, *terms, sample_weight=weight).sum(), embedding)
+    value, grad = value_and_grad(
+        lambda e: fused_metric(e, target, *terms, sample_weight=weight).sum(), embedding)
+    assert value == expected  # the same operations: the same values
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n_classes", [1, 2, 5, 64])
+def test_fused_metric_equals_pml_with_gradients(seed, n_classes):
+    from qclmix_sklearn.losses._fused_metric import fused_metric
+
+    embedding, target = batch(seed, n_classes=n_classes)
+
+    def pml_metric(e):
+        pairs = MultiSimilarityMiner()(e, target)
+        return (pml_losses.SupConLoss(temperature=0.2)(e, target)
+                + pml_losses.TripletMarginLoss(margin=0.5)(e, target, pairs))
+
+    expected, expected_grad = value_and_grad(pml_metric, embedding)
+    value, grad = value_and_grad(lambda e: fused_metric(e, target, 0.2, 0.5, 0.1), embedding)
+    assert value == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_fused_metric_gradients_under_vmap_are_each_groups_own():
+    from torch.func import grad, vmap
+
+    from qclmix_sklearn.losses._fused_metric import fused_metric
+
+    embedding, target = batch(11, n=3 * 40, n_classes=3)
+    embedding, target = embedding.unflatten(0, (3, 40)), target.unflatten(0, (3, 40))
+    batched = vmap(grad(lambda e, t: fused_metric(e, t, 0.2, 0.5, 0.1)))(embedding, target)
+    for e, t, g in zip(embedding, target, batched):
+        _, expected = value_and_grad(lambda x: separate_metric(x, t, 0.2, 0.5, 0.1), e)
+        torch.testing.assert_close(g, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_the_paper_hybrid_loss_runs_the_fused_metric(monkeypatch):
+    import qclmix_sklearn.losses._hybrid_loss as hybrid_module
+
+    calls = []
+    fused = hybrid_module.fused_metric
+    monkeypatch.setattr(hybrid_module, "fused_metric",
+                        lambda *a, **k: calls.append(a[2:]) or fused(*a, **k))
+    embedding, target = batch(0)
+    logits = torch.randn(64, 4)
+    hybrid = HybridLoss.paper(FocalVarianceLoss(4), temperature=0.3, margin=0.7)
+    hybrid((logits, embedding), target)
+    assert calls == [(0.3, 0.7, 0.1)]
+    hybrid.miner = MultiSimilarityMiner()  # pml's miner: the parts run one by one
+    hybrid((logits, embedding), target)
+    assert len(calls) == 1

@@ -97,3 +97,16 @@ def test_callback_same_class_mixes_only_within_a_class():
     callback = KNNMixup(n_neighbors=15, alpha=1.0, random_state=0, same_class=True).initialize()
     callback.on_batch_begin(net=None, batch=(X, y), training=True)
     assert (X[:8] < 2).all() and (X[8:] > 99).all()
+
+
+@pytest.mark.parametrize("n", [2, 3, 6, 64])
+def test_partners_of_any_label_equal_the_same_label_search_within_one_class(n):
+    from qclmix_sklearn._mixup import _partners
+
+    # Without labels the count of qualifying neighbours is skipped (always k);
+    # one label for all rows takes the general path: the same partners.
+    generator = torch.Generator().manual_seed(n)
+    space = torch.randn(3, n, 4, generator=generator)
+    uniform = torch.rand(3, n, generator=generator)
+    one_class = torch.zeros(3, n, dtype=torch.long)
+    assert torch.equal(_partners(space, 5, uniform), _partners(space, 5, uniform, one_class))

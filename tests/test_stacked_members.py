@@ -117,7 +117,7 @@ def test_stacked_fit_follows_the_sequential_fits(n_samples):
     X, y = make_classification(n_samples=n_samples, n_features=6, random_state=1)
     X = X.astype(np.float32)
     params = dict(max_epochs=2, batch_size=32, random_state=0)
-    sequential = QCLMixClassifier(**params).fit(X, y)
+    sequential = QCLMixClassifier(member_training="sequential", **params).fit(X, y)
     stacked = QCLMixClassifier(member_training="stacked", **params).fit(X, y)
     np.testing.assert_array_equal(stacked.n_iter_, sequential.n_iter_)
     for mine, theirs in zip(stacked.nets_, sequential.nets_):
@@ -179,7 +179,7 @@ def test_a_pytorch_metric_learning_loss_falls_back_to_sequential_fits(data, monk
 def test_stacked_fit_follows_the_sequential_fits_with_other_options(data, options):
     X, y = data
     params = dict(max_epochs=1, batch_size=32, random_state=0, **options)
-    sequential = QCLMixClassifier(**params).fit(X, y)
+    sequential = QCLMixClassifier(member_training="sequential", **params).fit(X, y)
     stacked = QCLMixClassifier(member_training="stacked", **params).fit(X, y)
     for mine, theirs in zip(stacked.nets_, sequential.nets_):
         np.testing.assert_allclose(mine.history[-1, "batches", :, "train_loss"],

@@ -23,9 +23,11 @@ def test_n_threads_is_set_during_fit_and_prediction_and_restored():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        # every module build and every prediction (held-out ones in fit included) of the
-        # ensemble's 3 members, trained one after the other (their module's own logits run)
-        sequential = dict(max_epochs=1, member_training="sequential", random_state=0)
+        # every module build and every prediction (the held-out ones that tune the offsets in
+        # fit included) of the ensemble's 3 members, trained one after the other (their
+        # module's own logits run)
+        sequential = dict(max_epochs=1, member_training="sequential", decision_rule="tuned",
+                          random_state=0)
         Spy(n_threads=1, **sequential).fit(X, y).predict(X)
         assert seen == [1] * 9 and torch.get_num_threads() == 2
         Spy(n_threads=None, **sequential).fit(X, y).predict(X)
@@ -105,6 +107,57 @@ def test_batch_losses_reach_the_history_once_per_epoch():
         assert len(losses) == epoch["train_batch_count"] == 5
         assert all(np.isfinite(losses))
         assert epoch["train_loss"] == pytest.approx(np.average(losses, weights=sizes))
+
+
+def test_every_training_step_runs_in_training_mode():
+    # TrainingNet skips skorch's per-step train() walk when the net is in
+    # training mode already; validation and the embedding-space mixup switch
+    # to eval mode in between.
+    modes = []
+
+    class Spy(QCLMixClassifier):
+        def _build_module(self, n_features, n_classes):
+            module = super()._build_module(n_features, n_classes)
+            forward = module.forward
+
+            def spy(x):
+                if torch.is_grad_enabled():  # a training step
+                    modes.append(all(m.training for m in module.modules()))
+                return forward(x)
+
+            module.forward = spy
+            return module
+
+    rng = np.random.default_rng(2)
+    y = np.arange(96) % 2
+    X = rng.normal(size=(96, 4)) + y[:, None]
+    Spy(**{**PAPER_PARAMS, "max_epochs": 2}, batch_size=16, mixup_space="embedding",
+        random_state=0).fit(X, y)
+    assert len(modes) == 2 * 5 and all(modes)
+
+
+def test_the_epoch_macro_f1_is_sklearns_to_the_bit():
+    import warnings
+
+    from sklearn.metrics import f1_score
+
+    from qclmix_sklearn._callbacks import macro_f1
+
+    rng = np.random.default_rng(0)
+    for case in range(300):
+        n, n_classes = rng.integers(1, 50), rng.integers(2, 6)
+        y_true, y_pred = rng.integers(0, n_classes, n), rng.integers(0, n_classes, n)
+        if case % 5 == 0:
+            y_pred[:] = y_true[0]  # labels never predicted
+        weight = None if case % 2 else rng.random(n) * (rng.random(n) < 0.7)
+        if weight is not None and not weight.any():
+            with pytest.raises(ValueError, match="non-zero"):
+                macro_f1(y_true, y_pred, weight)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn warns about labels without rows
+            expected = f1_score(y_true, y_pred, average="macro", sample_weight=weight)
+        assert macro_f1(y_true, y_pred, weight) == expected
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

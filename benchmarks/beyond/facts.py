@@ -17,8 +17,6 @@ The stores are opened read-only; a job counts with its latest successful row.
 """
 
 import argparse
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -29,25 +27,11 @@ from sklearn.tree import DecisionTreeClassifier
 
 from qclmix_sklearn.bench._models import is_qclmix, wrap
 from qclmix_sklearn.bench._protocols import splits
+from qclmix_sklearn.bench._store import read_successes as successes
 from qclmix_sklearn.datasets import load_benchmark
 
 #: |Δ macro-F1| up to which a dataset counts as a tie (the reports' rule).
 TIE = 0.005
-_JOB = ["dataset", "model", "protocol", "fold", "seed"]
-
-
-def successes(db, protocol):
-    """The latest successful row of every job of ``protocol`` in the store ``db`` (read-only)."""
-    # immutable: no lock and no -wal / -shm files left beside a finished store (not for a
-    # store that a run is still writing)
-    uri = f"{Path(db).resolve().as_uri()}?mode=ro&immutable=1"
-    with closing(sqlite3.connect(uri, uri=True)) as connection:
-        rows = pd.read_sql_query(
-            "SELECT rowid AS row_id, * FROM results WHERE status = 'ok' AND protocol = ?",
-            connection, params=(protocol,),
-        )
-    rows = rows.sort_values(["finished_at", "row_id"])
-    return rows.drop_duplicates(_JOB, keep="last")
 
 
 def fit_times(db):

@@ -10,7 +10,16 @@
    permutation of whole-data tensors, forward, cross-entropy, backward,
    fused AdamW and a OneCycleLR step per batch, nothing else. Target: <= 2x.
 3. ``predict_proba`` rows/s of the default ensemble at D = 16 (1M rows),
-   next to the paper configuration's single network. Target: >= 1M rows/s.
+   next to the paper configuration's single network and to the ensemble
+   predicted member by member (each member's ``_proba``, averaged: the path
+   ``predict_proba`` took before the members were folded into one pass).
+   Target: >= 1M rows/s.
+4. fit time per row per epoch of the default QCLMixClassifier at 10k, 100k
+   and 1M rows (D = 16, ``--scaling-epochs`` epochs; ``--max-rows`` drops
+   the larger sizes), and its ratio largest / 10k. Target: flat (~1x). The
+   sizes run up and back down (10k, 100k, 1M, 100k, 10k, the largest once),
+   so that a drift of the machine's load hits small and large sizes alike;
+   each figure is the mean of its runs.
 
 Everything runs on one torch thread; contenders alternate round by round and
 each figure is the median over the rounds, so a load spike on a shared
@@ -19,6 +28,7 @@ machine hits all contenders alike: read the ratios, not the seconds.
 Usage::
 
     python benchmarks/perf/targets.py [--rounds 3] [--out results/targets.json]
+                                      [--max-rows 1000000] [--scaling-epochs 1]
 """
 
 import argparse
@@ -33,7 +43,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import interleaved, synthetic  # noqa: E402
+from _measure import interleaved, seconds, synthetic  # noqa: E402
 from _references import mlp_module  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
@@ -97,9 +107,30 @@ def predict_throughput(rounds, n_rows=1_000_000):
         "paper_single": QCLMixClassifier(**PAPER_PARAMS, max_epochs=1,
                                          random_state=0).fit(X_fit, y_fit),
     }
-    times = interleaved({name: (lambda m=m: m.predict_proba(X)) for name, m in models.items()},
-                        rounds)
+    contenders = {name: (lambda m=m: m.predict_proba(X)) for name, m in models.items()}
+    ensemble = models["default_ensemble"]
+    contenders["default_ensemble_member_by_member"] = lambda: np.mean(
+        [ensemble._proba(X, net) for net in ensemble.nets_], axis=0)
+    times = interleaved(contenders, rounds)
     return {"rows_per_second": {k: n_rows / v for k, v in times.items()}}
+
+
+SCALING_SIZES = (10_000, 100_000, 1_000_000)
+
+
+def fit_scaling(max_rows, epochs):
+    sizes = [n for n in SCALING_SIZES if n <= max_rows]
+    X, y = synthetic(2000, 16, N_CLASSES, seed=3)
+    QCLMixClassifier(max_epochs=1, random_state=0).fit(X, y)  # warm-up: lazy imports, pools
+    runs = {n: [] for n in sizes}
+    for n in sizes + sizes[-2::-1]:
+        X, y = synthetic(n, 16, N_CLASSES, seed=2)
+        runs[n].append(seconds(QCLMixClassifier(max_epochs=epochs, random_state=0).fit, X, y))
+    per_row = {n: float(np.mean(times)) / (n * epochs) for n, times in runs.items()}
+    return {"epochs": epochs, "seconds": {str(n): times for n, times in runs.items()},
+            "us_per_row_epoch": {str(n): 1e6 * v for n, v in per_row.items()},
+            "largest": sizes[-1],
+            "largest_over_smallest": per_row[sizes[-1]] / per_row[sizes[0]]}
 
 
 def main(argv=None):
@@ -107,16 +138,20 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "targets.json")
+    parser.add_argument("--max-rows", type=int, default=SCALING_SIZES[-1],
+                        help="largest training set of the fit-scaling section")
+    parser.add_argument("--scaling-epochs", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     start = time.time()
     results = {"rounds": args.rounds, "fit": fit_ratios(args.rounds),
                "epoch": epoch_ratio(args.rounds + 2),
-               "predict": predict_throughput(args.rounds)}
+               "predict": predict_throughput(args.rounds),
+               "scaling": fit_scaling(args.max_rows, args.scaling_epochs)}
     results["wall_seconds"] = time.time() - start
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    fit, epoch, predict = results["fit"], results["epoch"], results["predict"]
+    fit, epoch, predict, scaling = (results[k] for k in ("fit", "epoch", "predict", "scaling"))
     rows = predict["rows_per_second"]
     print("| measurement | target | measured |\n|---|---|---|")
     print(f"| default fit / paper fit, members sequential | <= 1.5x | "
@@ -127,8 +162,14 @@ def main(argv=None):
           f"{epoch['qclmix_over_bare_loop']:.2f}x |")
     print(f"| predict_proba, default ensemble, D=16 | >= 1M rows/s | "
           f"{rows['default_ensemble'] / 1e6:.2f}M rows/s |")
+    print(f"| predict_proba, default ensemble member by member, D=16 | - | "
+          f"{rows['default_ensemble_member_by_member'] / 1e6:.2f}M rows/s |")
     print(f"| predict_proba, paper single network, D=16 | - | "
           f"{rows['paper_single'] / 1e6:.2f}M rows/s |")
+    per_row = ", ".join(f"{int(n) // 1000}k: {us:.1f}"
+                        for n, us in scaling["us_per_row_epoch"].items())
+    print(f"| default fit, us per row per epoch ({per_row}) | flat | "
+          f"{scaling['largest_over_smallest']:.2f}x ({scaling['largest'] // 1000}k / 10k) |")
 
 
 if __name__ == "__main__":

@@ -123,11 +123,7 @@ class TorchMLPClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout after each hidden layer.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
-categorical_features, validation_fraction, n_iter_no_change, random_state, \
-device, n_threads, verbose
-        Training parameters of
-        :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
+    {shared_parameters}
 
     Attributes
     ----------
@@ -172,23 +168,7 @@ device, n_threads, verbose
         n_threads=1,
         verbose=0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.dropout = dropout
-        super().__init__(
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            max_lr=max_lr,
-            class_weight=class_weight,
-            categorical_features=categorical_features,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-        )
+        self._store_params(locals())
 
     def _build_module(self, n_features, n_classes):
         sizes = _check_positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
@@ -213,11 +193,7 @@ class ResNetClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout inside each block.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
-categorical_features, validation_fraction, n_iter_no_change, random_state, \
-device, n_threads, verbose
-        Training parameters of
-        :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
+    {shared_parameters}
 
     Attributes
     ----------
@@ -264,24 +240,7 @@ device, n_threads, verbose
         n_threads=1,
         verbose=0,
     ):
-        self.hidden_layer_size = hidden_layer_size
-        self.n_blocks = n_blocks
-        self.dropout = dropout
-        super().__init__(
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            max_lr=max_lr,
-            class_weight=class_weight,
-            categorical_features=categorical_features,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-        )
+        self._store_params(locals())
 
     def _build_module(self, n_features, n_classes):
         return _ResNet(n_features, n_classes, self.hidden_layer_size, self.n_blocks, self.dropout)
@@ -310,11 +269,7 @@ class RNNClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout before the head.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
-categorical_features, validation_fraction, n_iter_no_change, random_state, \
-device, n_threads, verbose
-        Training parameters of
-        :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
+    {shared_parameters}
 
     Attributes
     ----------
@@ -363,25 +318,7 @@ device, n_threads, verbose
         n_threads=1,
         verbose=0,
     ):
-        self.cell = cell
-        self.hidden_layer_size = hidden_layer_size
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        super().__init__(
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            max_lr=max_lr,
-            class_weight=class_weight,
-            categorical_features=categorical_features,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-        )
+        self._store_params(locals())
 
     def _build_module(self, n_features, n_classes):
         return _RNN(n_classes, self.cell, self.hidden_layer_size, self.bidirectional, self.dropout)
@@ -404,11 +341,7 @@ class CNN1DClassifier(TorchClassifierBase):
     dropout : float, default=0.2
         Dropout before the head.
 
-    max_epochs, batch_size, lr, weight_decay, max_lr, class_weight, \
-categorical_features, validation_fraction, n_iter_no_change, random_state, \
-device, n_threads, verbose
-        Training parameters of
-        :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`.
+    {shared_parameters}
 
     Attributes
     ----------
@@ -455,24 +388,7 @@ device, n_threads, verbose
         n_threads=1,
         verbose=0,
     ):
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.dropout = dropout
-        super().__init__(
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            max_lr=max_lr,
-            class_weight=class_weight,
-            categorical_features=categorical_features,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-        )
+        self._store_params(locals())
 
     def _build_module(self, n_features, n_classes):
         filters = _check_positive_ints("filters", self.filters)

@@ -7,29 +7,22 @@ epoch) and, at prediction, new samples are attached to their nearest
 training samples by edges pointing *to* them. A new sample's prediction thus
 depends on the training data and on its own features, never on other test
 rows or on any test label.
+
+The estimator trains through :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`
+like every other torch model of the package: the graph network is wrapped
+in a module (:class:`_InductiveGraphNet`) that holds the training graph, so
+that a full-batch epoch is one skorch training step and validation and
+prediction are ordinary forward passes over new rows.
 """
 
-import copy
 from numbers import Integral, Real
 
-import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.metrics import f1_score
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from torch import nn
 
-from .._device import DeviceOptions
-from .._torch_base import (
-    _PREDICT_CHUNK,
-    resolve_device,
-    validate_prediction_data,
-    validate_training_data,
-)
-from .._validation_split import validation_split
-from ..losses import WeightedCrossEntropyLoss
+from .._torch_base import TorchClassifierBase
 from ._graph import attach_edges, knn_graph
 
 _INSTALL_HINT = (
@@ -67,7 +60,43 @@ def _build_gnn(conv, n_features, hidden, n_layers, n_classes, dropout):
     return models.GCN(**common, jk="cat")
 
 
-class GNNClassifier(ClassifierMixin, BaseEstimator):
+class _InductiveGraphNet(nn.Module):
+    """A graph network bound to its reference (training) graph.
+
+    In training mode the batch is the reference graph's nodes, in order
+    (full-batch training), and the network runs on the reference edges. In
+    eval mode the batch is new rows: each is attached to its ``n_neighbors``
+    nearest reference nodes by edges reference -> new only, and the outputs
+    of the new nodes are returned. New rows never see each other, so any
+    batching of them gives the same outputs.
+    """
+
+    def __init__(self, gnn, X_ref, edge_index, n_neighbors):
+        super().__init__()
+        self.gnn = gnn
+        # Not persistent: the state dict holds the weights only; the graph is
+        # the estimator's X_graph_ and edge_index_.
+        self.register_buffer("x_ref", torch.from_numpy(X_ref), persistent=False)
+        self.register_buffer("edges_ref", torch.from_numpy(edge_index), persistent=False)
+        self.neighbors = NearestNeighbors().fit(X_ref)
+        self.n_neighbors = n_neighbors
+
+    def forward(self, X):
+        n_ref = len(self.x_ref)
+        if self.training:
+            if len(X) != n_ref:
+                raise RuntimeError(
+                    f"training batch of {len(X)} rows, but the graph has {n_ref} nodes: "
+                    "the graph network trains on the whole graph at once"
+                )
+            return self.gnn(X, self.edges_ref)
+        new_edges = attach_edges(self.neighbors, X.cpu().numpy(), self.n_neighbors, n_ref)
+        x = torch.cat([self.x_ref, X])
+        edges = torch.cat([self.edges_ref, torch.from_numpy(new_edges).to(X.device)], dim=1)
+        return self.gnn(x, edges)[n_ref:]
+
+
+class GNNClassifier(TorchClassifierBase):
     """Graph neural network on the k-nearest-neighbour graph of the samples.
 
     Training builds a symmetric kNN graph over the training samples and
@@ -76,7 +105,9 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
     test samples will be and selects the epoch with the best macro-F1.
     Prediction attaches each new sample to its ``n_neighbors`` nearest
     training samples with edges training -> new only. Inputs should be
-    standardised, as the kNN graph uses Euclidean distances.
+    standardised, as the kNN graph uses Euclidean distances. The training
+    loop (seeding, AdamW, early stopping, best-epoch checkpoint, sample
+    weights, device and threads) is that of every torch estimator here.
 
     Requires torch-geometric (``pip install 'qclmix-sklearn[gnn]'``).
 
@@ -98,43 +129,35 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
     dropout : float, default=0.5
         Dropout between graph layers.
 
-    lr : float, default=1e-2
-        AdamW learning rate.
+    {lr}
 
-    weight_decay : float, default=5e-4
-        AdamW weight decay.
+    {weight_decay}
 
-    max_epochs : int, default=100
-        Full-batch training epochs.
+    {max_lr}
+        Here a batch is the whole graph: one step per epoch.
 
-    validation_fraction : float or None, default=0.2
-        Share of the training data held out to select the best epoch by
-        macro-F1; ``None`` keeps the last epoch and uses all samples in the
-        graph.
+    {max_epochs}
+        An epoch is one full-batch step on the whole graph.
 
-    n_iter_no_change : int or None, default=None
-        Stop when the validation macro-F1 has not improved for this many
-        epochs; ``None`` trains all ``max_epochs``.
+    {validation_fraction}
+        The held-out rows are attached to the graph as new samples are; with
+        ``None`` every training row is a node of the graph.
 
-    class_weight : {"balanced"}, dict or None, default=None
-        Weights of the classes in the cross-entropy, multiplied into
-        ``sample_weight``: ``"balanced"`` uses inverse class frequencies, a
-        dict maps labels to weights (missing labels weigh 1).
+    {n_iter_no_change}
 
-    categorical_features : 'from_dtype', array-like or None, default='from_dtype'
-        Categorical columns, one-hot encoded in ``fit``; numeric columns with
-        missing values are median-filled plus an indicator (as for
-        :class:`~qclmix_sklearn.QCLMixClassifier`).
+    {class_weight}
 
-    random_state : int, RandomState instance or None, default=None
-        Seeds the validation split, weight initialisation and dropout; the
-        global torch generator is left untouched.
+    {categorical_features}
 
-    device : str, default="cpu"
-        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+    {random_state}
 
-    verbose : int, default=0
-        Print the loss and validation macro-F1 of every epoch when positive.
+    {device}
+
+    {n_threads}
+        The default ``None`` keeps torch's setting, as this estimator did
+        before it had the parameter.
+
+    {verbose}
 
     Attributes
     ----------
@@ -147,11 +170,13 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
 
-    module_ : torch.nn.Module
-        The trained network, weights of the best validation epoch.
+    net_ : skorch.NeuralNet
+        The trained skorch net, weights of the best validation epoch;
+        ``net_.module_.gnn`` is the torch-geometric network.
 
-    X_graph_ : ndarray of shape (n_graph_nodes, n_features_in_)
-        Features of the training samples forming the reference graph.
+    X_graph_ : ndarray of shape (n_graph_nodes, n_encoded_features)
+        Features of the training samples forming the reference graph (after
+        the encoding of ``categorical_features``, if any).
 
     edge_index_ : ndarray of shape (2, n_edges)
         Edges of the reference graph.
@@ -164,21 +189,13 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **{k: v for k, v in TorchClassifierBase._parameter_constraints.items()
+           if k != "batch_size"},
         "conv": [StrOptions({"gcn", "sage", "gat", "gin", "jknet"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
-        "random_state": ["random_state"],
-        "device": [DeviceOptions()],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -191,6 +208,7 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         dropout=0.5,
         lr=1e-2,
         weight_decay=5e-4,
+        max_lr=None,
         max_epochs=100,
         validation_fraction=0.2,
         n_iter_no_change=None,
@@ -198,25 +216,11 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         categorical_features="from_dtype",
         random_state=None,
         device="cpu",
+        n_threads=None,
         verbose=0,
     ):
-        self.conv = conv
-        self.n_neighbors = n_neighbors
-        self.hidden_layer_size = hidden_layer_size
-        self.n_layers = n_layers
-        self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.max_epochs = max_epochs
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.class_weight = class_weight
-        self.categorical_features = categorical_features
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        self._store_params(locals())
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Build the training graph and train the network on it.
 
@@ -224,6 +228,8 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             Training data; dense, no infinity, preferably standardised.
+            Categorical columns (see ``categorical_features``) and missing
+            values are encoded.
 
         y : array-like of shape (n_samples,)
             Class labels of any type.
@@ -239,145 +245,25 @@ class GNNClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         _torch_geometric_models()  # fail early and clearly without the extra
-        X, y_encoded, weights = validate_training_data(self, X, y, sample_weight)
-        device = torch.device(resolve_device(self.device))
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        fit_idx, valid_idx = validation_split(y_encoded, self.validation_fraction, seed)
+        return super().fit(X, y, sample_weight)
 
+    def _train_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
+        # The module is bound to the graph of the fitting rows: build it first.
         self.X_graph_ = X[fit_idx]
         self.edge_index_ = knn_graph(self.X_graph_, self.n_neighbors)
-        self._neighbors = NearestNeighbors().fit(self.X_graph_)
+        return super()._train_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
 
-        fit_weight = valid_weight = None
-        if weights is not None:
-            fit_weight = torch.as_tensor(weights[fit_idx], dtype=torch.float32, device=device)
-            valid_weight = None if valid_idx is None else weights[valid_idx]
+    def _fit_batch_size(self, n_fit):
+        return n_fit
 
-        devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self.module_ = _build_gnn(
-                self.conv,
-                X.shape[1],
-                self.hidden_layer_size,
-                self.n_layers,
-                len(self.classes_),
-                self.dropout,
-            ).to(device)
-            self._train(
-                torch.from_numpy(y_encoded[fit_idx]).to(device),
-                None if valid_idx is None else X[valid_idx],
-                None if valid_idx is None else y_encoded[valid_idx],
-                fit_weight,
-                valid_weight,
-                device,
-            )
-        return self
+    def _train_batch_params(self, y_fit):
+        # The batch must be the graph's nodes in their order.
+        return {"shuffle": False}
 
-    def _train(self, y_fit, X_valid, y_valid, fit_weight, valid_weight, device):
-        module = self.module_
-        x_fit = torch.from_numpy(self.X_graph_).to(device)
-        edges_fit = torch.from_numpy(self.edge_index_).to(device)
-        optimizer = torch.optim.AdamW(
-            module.parameters(), lr=self.lr, weight_decay=self.weight_decay
-        )
-        loss_fn = WeightedCrossEntropyLoss()
-        best_score, best_state, since_best = -np.inf, None, 0
-        self.best_epoch_ = self.max_epochs
-        for epoch in range(1, self.max_epochs + 1):
-            module.train()
-            optimizer.zero_grad()
-            loss = loss_fn(module(x_fit, edges_fit), y_fit, fit_weight)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"The training loss became non-finite ({loss.item()}) in epoch "
-                    f"{epoch}; lower lr or check the input scale."
-                )
-            loss.backward()
-            optimizer.step()
-            self.n_iter_ = epoch
-            if X_valid is None:
-                if self.verbose:
-                    print(f"epoch {epoch:4d}  loss {loss.item():.4f}")
-                continue
-            score = f1_score(
-                y_valid, self._logits(X_valid).argmax(1).numpy(), average="macro",
-                sample_weight=valid_weight,
-            )
-            if self.verbose:
-                print(f"epoch {epoch:4d}  loss {loss.item():.4f}  valid_f1 {score:.4f}")
-            if score > best_score:
-                best_score, since_best, self.best_epoch_ = score, 0, epoch
-                best_state = copy.deepcopy(module.state_dict())
-            else:
-                since_best += 1
-                if self.n_iter_no_change is not None and since_best >= self.n_iter_no_change:
-                    break
-        if best_state is not None:
-            module.load_state_dict(best_state)
-        module.eval()
-
-    def _logits(self, X):
-        """Logits of new samples attached to the reference graph, on the host."""
-        module = self.module_
-        module.eval()
-        device = next(module.parameters()).device
-        x_ref = torch.from_numpy(self.X_graph_)
-        n_ref = x_ref.shape[0]
-        edges_ref = torch.from_numpy(self.edge_index_)
-        chunks = []
-        with torch.inference_mode():
-            # Chunks give identical results: new samples never see each other.
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                X_new = X[start:start + _PREDICT_CHUNK]
-                edges_new = torch.from_numpy(
-                    attach_edges(self._neighbors, X_new, self.n_neighbors, n_ref)
-                )
-                x = torch.cat([x_ref, torch.from_numpy(X_new)]).to(device)
-                edges = torch.cat([edges_ref, edges_new], dim=1).to(device)
-                chunks.append(module(x, edges)[n_ref:].cpu())
-        return torch.cat(chunks) if chunks else torch.empty(0, len(self.classes_))
-
-    def predict_proba(self, X):
-        """Class probabilities of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, attached to the training graph one by one.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        X = validate_prediction_data(self, X)
-        logits = self._logits(X).double()
-        return torch.softmax(logits, dim=1).numpy()
-
-    def predict(self, X):
-        """Predicted class labels of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, attached to the training graph one by one.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
-
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Missing values are filled (plus an indicator) inside fit.
-        tags.input_tags.allow_nan = True
-        return tags
+    def _build_module(self, n_features, n_classes):
+        gnn = _build_gnn(self.conv, n_features, self.hidden_layer_size, self.n_layers,
+                         n_classes, self.dropout)
+        return _InductiveGraphNet(gnn, self.X_graph_, self.edge_index_, self.n_neighbors)
 
 
 def _gnn_baseline(conv, n_layers, random_state):

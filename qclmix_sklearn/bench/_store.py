@@ -319,3 +319,19 @@ class ResultStore:
 
     def __len__(self):
         return self._con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+
+def read_successes(db, protocol, finished=True):
+    """The latest successful row of every job of ``protocol`` in the store ``db``, read-only.
+
+    ``finished=True`` opens the file as immutable (no lock, no -wal / -shm files left beside a
+    finished store); pass False for a store that a run is still writing.
+    """
+    uri = f"{Path(db).resolve().as_uri()}?mode=ro" + ("&immutable=1" if finished else "")
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+        rows = pd.read_sql_query(
+            "SELECT rowid AS row_id, * FROM results WHERE status = 'ok' AND protocol = ?",
+            connection, params=(protocol,),
+        )
+    rows = rows.sort_values(["finished_at", "row_id"])
+    return rows.drop_duplicates(["dataset", "model", "protocol", "fold", "seed"], keep="last")

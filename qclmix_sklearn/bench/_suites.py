@@ -6,7 +6,7 @@ from typing import Callable
 
 from ..baselines import list_baselines
 from ..datasets import list_benchmarks, load_benchmark, load_keel
-from ._models import IMPROVEMENT_ABLATIONS, PAPER_VARIANTS
+from ._models import IMPROVEMENT_ABLATIONS, LEVER_VARIANTS, PAPER_VARIANTS
 
 PAPER_DATASETS = list_benchmarks()
 
@@ -200,12 +200,14 @@ SUITES["dev"] = Suite(
     description=(
         "the development suite: 16 KEEL datasets disjoint from the paper's (SPEC §8), repeated "
         "stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the paper's "
-        "configuration and with each improvement undone, the 4 modern peers at their library "
+        "configuration, with the former (screened) defaults and each of their options undone, "
+        "with each candidate lever of issue 13 added alone, the 4 modern peers at their library "
         "defaults, and CatBoost, LightGBM and RealMLP with QCLMix's tuned decision rule. Every "
         "default of QCLMixClassifier is chosen here, by the mean over these datasets"
     ),
     datasets=DEV_DATASETS,
-    models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *PEERS, *TUNED_PEERS],
+    models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS, *PEERS,
+            *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),

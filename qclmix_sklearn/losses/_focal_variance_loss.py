@@ -24,12 +24,29 @@ class FocalVarianceLoss(nn.Module):
         Focusing exponent of the focal term.
     beta : float, default=0.8
         Weight of the intra-class compactness term.
+    label_smoothing : float, default=0.0
+        Label smoothing ``eps`` of the focal term: the target becomes
+        ``q = (1 - eps) * one_hot + eps / C`` and the term ``sum_c q_c (1 -
+        p_c)^gamma * -log p_c``, which at ``gamma=0`` is torch's
+        ``cross_entropy(label_smoothing=eps)``. Each class's term keeps its own
+        focal factor, so the smoothing still penalises a confident prediction
+        (``p_t -> 1``), whose target term the factor silences.
+    logit_offsets : array-like of shape (n_classes,) or None, default=None
+        Added to the logits before the focal term, in the loss only (not in
+        the network's predictions): ``tau * log(class prior)`` is the
+        logit-adjusted loss of Menon et al. (ICLR 2021). ``None``: none.
     """
 
-    def __init__(self, n_classes, embedding_dim=8, gamma=3.0, beta=0.8):
+    def __init__(self, n_classes, embedding_dim=8, gamma=3.0, beta=0.8, label_smoothing=0.0,
+                 logit_offsets=None):
         super().__init__()
         self.gamma = gamma
         self.beta = beta
+        self.label_smoothing = label_smoothing
+        # A plain tensor, not a buffer: stacked members (StackedMembers) share
+        # the loss's non-parameter state, and buffers would not reach them.
+        self.logit_offsets = (None if logit_offsets is None
+                              else torch.as_tensor(logit_offsets, dtype=torch.float32))
         self.centroids = nn.Parameter(torch.randn(n_classes, embedding_dim))
 
     def forward(self, logits, embedding, target, sample_weight=None):
@@ -41,9 +58,7 @@ class FocalVarianceLoss(nn.Module):
         ``(..., C, dim)``, as stacked ensemble members have) give one loss
         each.
         """
-        # Focal term in log space: no log(0) and no NaN gradient as p_t -> 1.
-        log_pt = F.log_softmax(logits, dim=-1).gather(-1, target[..., None]).squeeze(-1)
-        focal = (-torch.expm1(log_pt)).clamp_min(0).pow(self.gamma) * -log_pt
+        focal = self._focal(logits, target)
         if self.centroids.dim() == 2:
             own = self.centroids[target]  # each row's class centroid
         else:  # stacked members' centroids, (..., n_classes, dim)
@@ -55,6 +70,23 @@ class FocalVarianceLoss(nn.Module):
             return per_row.mean(dim=-1) + self._separation(target)
         weight = sample_weight.to(per_row.dtype)
         return weighted_mean(per_row, weight) + self._separation(target, weight)
+
+    def _focal(self, logits, target):
+        """Each row's focal term (with the label smoothing and logit offsets, if any)."""
+        if self.logit_offsets is not None:
+            if self.logit_offsets.device != logits.device:  # moved once, on first use
+                self.logit_offsets = self.logit_offsets.to(logits.device)
+            logits = logits + self.logit_offsets.to(logits.dtype)
+        # Focal term in log space: no log(0) and no NaN gradient as p_t -> 1.
+        log_p = F.log_softmax(logits, dim=-1)
+        log_pt = log_p.gather(-1, target[..., None]).squeeze(-1)
+        focal = (-torch.expm1(log_pt)).clamp_min(0).pow(self.gamma) * -log_pt
+        if not self.label_smoothing:
+            return focal
+        # sum_c q_c f_c = (1 - eps) f_t + eps * mean_c f_c for q = (1 - eps) one_hot + eps / C.
+        every_class = (-torch.expm1(log_p)).clamp_min(0).pow(self.gamma) * -log_p
+        eps = self.label_smoothing
+        return (1 - eps) * focal + eps * every_class.mean(dim=-1)
 
     def _separation(self, target, sample_weight=None):
         # Over the ordered pairs of present classes, from masks rather than

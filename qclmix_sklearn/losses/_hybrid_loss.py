@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from ._focal_variance_loss import FocalVarianceLoss
+from ._fused_metric import fused_metric
 from ._multi_similarity_miner import MultiSimilarityMiner
 from ._supcon_loss import SupConLoss
 from ._triplet_margin_loss import TripletMarginLoss
@@ -169,6 +170,9 @@ class HybridLoss(nn.Module):
                    for part in (self.supcon, self.triplet, self.miner))
 
     def _metric(self, embedding, target, sample_weight=None):
+        fused = self._fused_settings()
+        if fused is not None:  # the same terms in one graph node (see _fused_metric)
+            return fused_metric(embedding, target, *fused, sample_weight=sample_weight)
         pairs = self.miner(embedding, target) if self.miner is not None else None
         terms = []
         if self.supcon is not None:
@@ -176,6 +180,18 @@ class HybridLoss(nn.Module):
         if self.triplet is not None:
             terms.append(self._call(self.triplet, sample_weight, embedding, target, pairs))
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+    def _fused_settings(self):
+        """The ``(temperature, margin, epsilon)`` of :func:`fused_metric`, or None (other parts)."""
+        supcon, triplet, miner = self.supcon, self.triplet, self.miner
+        if ((supcon is None and triplet is None)
+                or not (supcon is None or type(supcon) is SupConLoss)
+                or not (triplet is None or type(triplet) is TripletMarginLoss)
+                or not (miner is None or type(miner) is MultiSimilarityMiner)):
+            return None
+        return (None if supcon is None else supcon.temperature,
+                None if triplet is None else triplet.margin,
+                None if miner is None or triplet is None else miner.epsilon)
 
     @staticmethod
     def _call(part, sample_weight, *args):

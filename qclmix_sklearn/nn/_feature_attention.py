@@ -18,7 +18,7 @@ class FeatureSelfAttention(nn.Module):
     from the ``nn.MultiheadAttention`` parameters: query, key and value
     projections, the scaled score ``q . k / sqrt(D)``, its softmax over the
     single key (exactly 1, or NaN once the score overflows), the weighted
-    value and the output projection. Same values and
+    value and the output projection. Same values and (for finite scores)
     gradients as calling the module, without the reshapes and batched
     matrix products of the generic kernel that dominate on small batches.
 
@@ -34,14 +34,19 @@ class FeatureSelfAttention(nn.Module):
 
     def forward(self, x):
         attention = self.attention
+        dim = attention.embed_dim
         # in_proj stacks the query, key and value projections, in this order.
-        projected = F.linear(x, attention.in_proj_weight, attention.in_proj_bias)
-        query, key, value = projected.chunk(3, dim=1)
-        score = (query * key).sum(dim=1, keepdim=True) / math.sqrt(attention.embed_dim)
+        weight_in, bias_in = attention.in_proj_weight, attention.in_proj_bias
+        value = F.linear(x, weight_in[2 * dim:], bias_in[2 * dim:])
         # softmax over the one key: exp(score - max) / sum = exp(score - score),
         # i.e. 1 (NaN when the score overflowed) with a zero gradient; written
-        # out because torch's softmax over a dimension of size 1 is slow.
-        weight = torch.exp(score - score)
+        # out because torch's softmax over a dimension of size 1 is slow. The
+        # gradient being zero, the query and key run outside autograd (their
+        # projections get the zero gradient all the same).
+        with torch.no_grad():
+            query, key = F.linear(x, weight_in[:2 * dim], bias_in[:2 * dim]).chunk(2, dim=1)
+            score = (query * key).sum(dim=1, keepdim=True) / math.sqrt(dim)
+            weight = torch.exp(score - score)
         return x + attention.out_proj(weight * value)
 
     def generic_forward(self, x):

@@ -3,6 +3,7 @@
 from torch import nn
 
 from ._feature_attention import FeatureSelfAttention
+from ._periodic_embedding import PeriodicEmbedding
 from ._quantum_entanglement import QuantumEntanglement
 
 
@@ -16,7 +17,10 @@ class QCLMixNet(nn.Module):
     ``QE(D) -> attention -> FC(D, 64)+BN+LeakyReLU -> QE(64) ->
     FC(64, 32)+BN+LeakyReLU`` is the representation ``h'``; ``FC(32, C)`` gives
     the logits and ``Linear(32, 16)+BN+ReLU+Linear(16, 8)`` the embedding used
-    only by the metric losses.
+    only by the metric losses. A numerical embedding (not the paper's) sits
+    between the attention and the first dense block, which then takes its
+    ``D * k`` values: the QE layer and the attention still work on the D
+    features.
 
     Parameters
     ----------
@@ -32,6 +36,11 @@ class QCLMixNet(nn.Module):
         Include the two QE layers (off = the paper's "No Quantum" ablation).
     use_attention : bool, default=True
         Include the attention recalibration (off = "No Attention").
+    numerical_embedding : {None, 'periodic'}, default=None
+        ``'periodic'``: a :class:`PeriodicEmbedding` of every feature (RealMLP's
+        PBLD) after the attention; ``None`` (paper): none.
+    numerical_embedding_size : int, default=4
+        Values per feature k of the numerical embedding.
     """
 
     def __init__(
@@ -42,6 +51,8 @@ class QCLMixNet(nn.Module):
         projection_sizes=(16, 8),
         use_entanglement=True,
         use_attention=True,
+        numerical_embedding=None,
+        numerical_embedding_size=4,
     ):
         super().__init__()
         wide, narrow = hidden_sizes
@@ -50,10 +61,22 @@ class QCLMixNet(nn.Module):
         def entangle(dim):
             return QuantumEntanglement(dim) if use_entanglement else nn.Identity()
 
-        self.encoder = nn.Sequential(
+        layers = [
             entangle(n_features),
             FeatureSelfAttention(n_features) if use_attention else nn.Identity(),
-            _dense_block(n_features, wide),
+        ]
+        n_inputs = n_features
+        if numerical_embedding == "periodic":
+            # Only when asked: without it the layers (their state_dict names
+            # and initial weights) stay those of the paper's network.
+            layers.append(PeriodicEmbedding(n_features, numerical_embedding_size))
+            n_inputs = n_features * numerical_embedding_size
+        elif numerical_embedding is not None:
+            raise ValueError(
+                f"numerical_embedding must be None or 'periodic'; got {numerical_embedding!r}.")
+        self.encoder = nn.Sequential(
+            *layers,
+            _dense_block(n_inputs, wide),
             entangle(wide),
             _dense_block(wide, narrow),
         )

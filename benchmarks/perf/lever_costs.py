@@ -1,0 +1,61 @@
+"""Fit time per epoch of each lever variant (issue 13) against the defaults, on 1000 x 16 rows.
+
+The variants are those of ``LEVER_VARIANTS`` (qclmix_sklearn/bench/_models.py).
+They are timed in turns, in one process: every round fits the defaults, each
+variant once, then the defaults again, and a variant's ratio in that round is
+its time over the mean of the two default fits around it, so that a busy
+machine slows both alike. Printed: the median over the rounds of the time
+per epoch (fit time / epochs, the fixed costs of a fit included) and of the
+ratio, with the ratio's lowest and highest value. One torch thread.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/perf/lever_costs.py --rounds 7 --epochs 5
+"""
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.preprocessing import StandardScaler
+
+from qclmix_sklearn import QCLMixClassifier
+from qclmix_sklearn.bench._models import LEVER_VARIANTS
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--member-training", default="stacked")
+    args = parser.parse_args()
+    X, y = make_classification(n_samples=1000, n_features=16, n_informative=8, n_classes=3,
+                               weights=[0.7, 0.2, 0.1], random_state=0)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+
+    def per_epoch(params):
+        model = QCLMixClassifier(max_epochs=args.epochs, random_state=0,
+                                 member_training=args.member_training, **params)
+        start = time.perf_counter()
+        model.fit(X, y)
+        return (time.perf_counter() - start) / args.epochs
+
+    seconds = {name: [] for name in ["qclmix", *LEVER_VARIANTS]}
+    ratios = {name: [] for name in LEVER_VARIANTS}
+    for _ in range(args.rounds):
+        before = per_epoch({})
+        times = {name: per_epoch(params) for name, params in LEVER_VARIANTS.items()}
+        after = per_epoch({})
+        seconds["qclmix"] += [before, after]
+        for name, t in times.items():
+            seconds[name].append(t)
+            ratios[name].append(t / ((before + after) / 2))
+    print(f"{'qclmix':28s} {1e3 * np.median(seconds['qclmix']):7.1f} ms/epoch")
+    for name, r in ratios.items():
+        print(f"{name:28s} {1e3 * np.median(seconds[name]):7.1f} ms/epoch  "
+              f"x{np.median(r):.2f} (x{min(r):.2f}-x{max(r):.2f})")
+
+
+if __name__ == "__main__":
+    main()

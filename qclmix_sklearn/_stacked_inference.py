@@ -1,0 +1,452 @@
+"""Eval-mode logits of all members of an ensemble in one pass, BatchNorm and attention folded away.
+
+Predicting member by member runs every layer of every member as its own
+operation over each chunk of rows: a dozen small kernels per member, most of
+them elementwise (BatchNorm, the attention's projections, gates). In eval mode
+most of them are affine maps that compose, so the logits of k members need
+only the few steps where a nonlinearity sits:
+
+* BatchNorm in eval mode is ``x * scale + shift``: it folds into the
+  preceding Linear.
+* :class:`~qclmix_sklearn.nn.FeatureSelfAttention` attends over a single key,
+  whose softmax weight is 1: ``x + out_proj(value(x))``, an affine map of x
+  (query and key only decide whether the score overflows; see below).
+* A :class:`~qclmix_sklearn.nn.QuantumEntanglement` layer on an affine
+  ``z = h A + e`` gives ``sigmoid(h . g + d) * (h A' + e')``: its gate is one
+  more output column of the same matrix product, its ``cos(theta)`` folds
+  into ``A``.
+
+So the default network is three matrix products per chunk (the first one
+shared by all members, their weights side by side along its output
+dimension, the others batched over the members), two gates and two
+LeakyReLUs. Folding changes the rounding only (the folded weights are
+computed in float64).
+
+Nothing here is specific to one version of the network beyond the layer
+kinds it knows: any other module, a BatchNorm without running statistics or
+a network whose logits are not ``classifier(encoder(x))`` makes
+:meth:`FusedMembers.build` return None, and the caller predicts member by
+member as before. As a last safeguard each build checks its logits against
+the modules' own on a few rows.
+
+Overflow: the exact path refuses rows whose values overflow float32 inside
+the network (the attention score ``q . k`` of a row with ``|x| ~ 1e20``),
+and the folded path no longer computes that score. :meth:`FusedMembers.is_safe`
+bounds every intermediate value of the exact computation from ``max |x|``;
+inputs it cannot clear, and any non-finite folded output, go to the exact
+path, which raises as before.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .nn import FeatureSelfAttention, QCLMixNet, QuantumEntanglement
+
+__all__ = ["FusedMembers", "fused_mean_proba"]
+
+# Rows per pass: 1024 to 8192 ran alike for 3 members at D = 16 (the widest
+# activations, 3 x 65 floats a row, then stay near the L2 cache); 16384 was slower.
+_CHUNK = 2048
+# is_safe() admits inputs whose bound on every intermediate value of the exact
+# path stays below this: far from float32's 3.4e38, so that the rounding of
+# the bound itself cannot matter.
+_SAFE_MAGNITUDE = 1e30
+# Rows of X (and as many random rows) on which each prediction first checks
+# the fused logits against the modules' own (FusedMembers.matches).
+_N_PROBE = 64
+_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU)
+
+
+class FusedMembers:
+    """The eval-mode logits of k networks of one structure, as a few stacked steps.
+
+    Build it with :meth:`build`. ``stages`` are the materialised steps (see
+    :func:`_stage`), their tensors stacked over the members; ``bounds`` has
+    one list of bound steps per member (see :meth:`is_safe`).
+    """
+
+    def __init__(self, stages, bounds, n_classes):
+        self.stages = stages
+        self.bounds = bounds
+        self.n_classes = n_classes
+
+    @classmethod
+    def build(cls, modules):
+        """The fused members, or None when any layer is of an unknown kind."""
+        layer_lists = [_logit_layers(module) for module in modules]
+        if any(layers is None for layers in layer_lists):
+            return None
+        if len({tuple(type(layer) for layer in layers) for layers in layer_lists}) != 1:
+            return None
+        if any(layers[-1].weight.device.type != "cpu" for layers in layer_lists):
+            return None  # the exact path serves networks on a GPU
+        programs = [_fold(layers) for layers in layer_lists]
+        if any(program is None for program in programs):
+            return None
+        stage_lists, bounds = zip(*programs)
+        if len({tuple(s["shape"] for s in stages) for stages in stage_lists}) != 1:
+            return None
+        stages = [_stack([stages[i] for stages in stage_lists])
+                  for i in range(len(stage_lists[0]))]
+        return cls(stages, list(bounds), stage_lists[0][-1]["shape"][1])
+
+    def is_safe(self, max_abs_x):
+        """Whether no intermediate value of the exact path can reach float32's overflow.
+
+        ``max_abs_x``: the largest ``|x|`` of the input (NaN: not safe).
+        """
+        for steps in self.bounds:
+            bound = float(max_abs_x)
+            for step in steps:
+                bound, peak = step(bound)
+                if not max(bound, peak) < _SAFE_MAGNITUDE:  # NaN compares False
+                    return False
+        return True
+
+    def logits(self, x):
+        """Every member's logits on the rows ``x`` (n, D): ``(k, n, n_classes)`` float32.
+
+        The activations are held transposed, ``(k, features, rows)``: products
+        of a small weight matrix with many rows run faster in that order, and
+        the elementwise steps then see long contiguous rows. The result is a
+        transposed view.
+        """
+        h = x
+        for stage in self.stages:
+            h = _run_stage(stage, h)
+        return h.transpose(1, 2)
+
+    def matches(self, modules, X):
+        """Whether the fused logits on the rows X agree with the modules' own (eval mode).
+
+        The layers are read off the modules, but how their ``logits`` compose
+        them is not: a network that composes them otherwise (a future
+        option) would silently predict something else without this check.
+        """
+        with torch.inference_mode():
+            fused = self.logits(X)
+            for module, mine in zip(modules, fused):
+                module.eval()
+                exact = _exact_logits(module, X)
+                scale = max(1.0, float(exact.abs().max()))
+                if not torch.allclose(mine, exact, rtol=1e-3, atol=1e-3 * scale):
+                    return False
+        return True
+
+
+def fused_mean_proba(modules, X, offsets=None):
+    """Mean over the members of ``softmax(logits + offsets)``, or None.
+
+    As the members' ``TorchClassifierBase._proba`` averaged: float64
+    probabilities of validated float32 ``X`` (numpy, n x D), ``offsets``
+    (one per class) added to each member's logits. None when the fast path
+    does not apply (unknown layers, inputs that may overflow the exact path,
+    non-finite logits): predict member by member instead.
+    """
+    X = torch.from_numpy(X)
+    fused = FusedMembers.build(modules)
+    if fused is None:
+        return None
+    with torch.inference_mode():
+        low, high = torch.aminmax(X)
+        if not fused.is_safe(max(-float(low), float(high))):
+            return None
+        if not fused.matches(modules, _probe_rows(X)):
+            return None
+        shift = None if offsets is None else torch.as_tensor(offsets, dtype=torch.float64)
+        out = torch.empty(len(X), fused.n_classes, dtype=torch.float64)
+        total = torch.zeros((), dtype=torch.float64)
+        for start in range(0, len(X), _CHUNK):
+            # (k, classes, rows): the reductions over the classes and the
+            # members run along contiguous rows in this order.
+            logits = fused.logits(X[start:start + _CHUNK]).transpose(1, 2).double()
+            total += logits.sum()  # finite iff every logit is
+            if shift is not None:
+                logits += shift[:, None]
+            # The softmax written out, as in TorchClassifierBase._proba.
+            proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
+            proba /= proba.sum(dim=1, keepdim=True)
+            out[start:start + _CHUNK].T.copy_(proba.sum(dim=0).div_(len(proba)))
+        if not torch.isfinite(total):
+            return None
+    return out.numpy()
+
+
+def _probe_rows(X):
+    """The first rows of X and as many standard-normal rows (a fixed draw)."""
+    generator = torch.Generator().manual_seed(0)
+    normal = torch.randn(_N_PROBE, X.shape[1], generator=generator, dtype=X.dtype)
+    return torch.cat([X[:_N_PROBE], normal])
+
+
+def _exact_logits(module, X):
+    """The logits as ``TorchClassifierBase._logits`` gets them from the module."""
+    if callable(getattr(module, "logits", None)):
+        return module.logits(X)
+    out = module(X)
+    return out[0] if isinstance(out, tuple) else out
+
+
+# -- the network's layers ---------------------------------------------------------
+def _logit_layers(module):
+    """The layers ``QCLMixNet.logits`` applies, in order, or None for any other network.
+
+    Children beside the encoder, the classifier and the (unused) projection
+    head must be ``nn.Identity``; the encoder must flatten to known layers.
+    """
+    if type(module) is not QCLMixNet:
+        return None
+    if next(module.parameters(recurse=False), None) is not None:
+        return None
+    if next(module.buffers(recurse=False), None) is not None:
+        return None
+    children = dict(module.named_children())
+    if "encoder" not in children or "classifier" not in children:
+        return None
+    others = set(children) - {"encoder", "classifier", "projection"}
+    if any(type(children[name]) is not nn.Identity for name in others):
+        return None
+    layers = _flatten(children["encoder"])
+    if layers is None or type(children["classifier"]) is not nn.Linear:
+        return None
+    return layers + [children["classifier"]]
+
+
+def _flatten(module):
+    if type(module) is nn.Sequential:
+        layers = []
+        for child in module:
+            inner = _flatten(child)
+            if inner is None:
+                return None
+            layers += inner
+        return layers
+    if type(module) is nn.Identity:
+        return []
+    if type(module) in _FOLDERS or type(module) in _ACTIVATIONS:
+        return [module]
+    return None
+
+
+# -- folding --------------------------------------------------------------------------
+# In numpy float64: a few hundred operations on small matrices, each several
+# times cheaper than the same torch call.
+def _array(tensor, size=None):
+    """``tensor`` as a float64 array; None (no bias, no affine weight): zeros of ``size``."""
+    if tensor is None:
+        return np.zeros(size)
+    return tensor.detach().cpu().numpy().astype(np.float64)
+
+
+def _affine_linear(layer):
+    """``z -> z @ M + m`` of an ``nn.Linear`` (row vectors)."""
+    return _array(layer.weight).T, _array(layer.bias, layer.out_features)
+
+
+def _affine_batch_norm(layer):
+    """BatchNorm1d in eval mode: ``z * scale + shift``, ``M = diag(scale)``."""
+    if layer.running_mean is None or layer.running_var is None:
+        return None  # eval mode would use the batch's statistics
+    scale = 1 / np.sqrt(_array(layer.running_var) + layer.eps)
+    if layer.weight is not None:
+        scale *= _array(layer.weight)
+    shift = _array(layer.bias, layer.num_features) - _array(layer.running_mean) * scale
+    return np.diag(scale), shift
+
+
+def _attention_parts(layer):
+    """FeatureSelfAttention's query, key, value and output maps ``(M, m)``, or None."""
+    attention = layer.attention
+    if attention.in_proj_weight is None:
+        return None
+    dim = attention.embed_dim
+    w_in = _array(attention.in_proj_weight)
+    b_in = _array(attention.in_proj_bias, 3 * dim)
+    parts = [(w_in[i * dim:(i + 1) * dim].T, b_in[i * dim:(i + 1) * dim]) for i in range(3)]
+    return parts + [_affine_linear(attention.out_proj)]
+
+
+def _affine_attention(layer):
+    """``x + out_proj(value(x))``: FeatureSelfAttention's forward with its weight of 1."""
+    parts = _attention_parts(layer)
+    if parts is None:
+        return None
+    (w_value, b_value), (w_out, b_out) = parts[2], parts[3]
+    return np.eye(len(w_value)) + w_value @ w_out, b_value @ w_out + b_out
+
+
+_FOLDERS = {
+    nn.Linear: _affine_linear,
+    nn.BatchNorm1d: _affine_batch_norm,
+    FeatureSelfAttention: _affine_attention,
+    QuantumEntanglement: None,  # a gate: handled in _fold
+}
+
+
+def _fold(layers):
+    """``(stages, bound steps)`` of one member's layers, or None.
+
+    The state between nonlinearities is ``z = gate * (h @ A + b) + c`` with
+    ``gate = sigmoid(h @ g + d)`` or 1, for the last materialised activation
+    h (first: the input).
+    """
+    width = _in_width(layers[0])
+    if width is None:
+        return None
+    stages, bounds = [], []
+    state = _identity_state(width)
+    for layer in layers:
+        kind = type(layer)
+        if kind in _ACTIVATIONS:
+            stages.append(_stage(state, layer))
+            state = _identity_state(state["A"].shape[1])
+            slope = abs(layer.negative_slope) if kind is nn.LeakyReLU else 0.0
+            bounds.append(_bound_scale(max(1.0, slope)))
+        elif kind is QuantumEntanglement:
+            if state["gate"] is not None:  # a gate of a gate: materialise first
+                stages.append(_stage(state, None))
+                state = _identity_state(state["A"].shape[1])
+            theta = _array(layer.theta)
+            state = _entangle(state, theta)
+            bounds.append(_bound_entanglement(theta))
+        else:
+            affine = _FOLDERS[kind](layer)
+            if affine is None:
+                return None
+            matrix, vector = affine
+            state = {"A": state["A"] @ matrix, "b": state["b"] @ matrix,
+                     "c": state["c"] @ matrix + vector, "gate": state["gate"]}
+            bounds.append(_bound_attention(_attention_parts(layer))
+                          if kind is FeatureSelfAttention else _bound_affine(matrix, vector))
+    stages.append(_stage(state, None))
+    return stages, bounds
+
+
+def _in_width(layer):
+    if type(layer) is nn.Linear:
+        return layer.in_features
+    if type(layer) is nn.BatchNorm1d:
+        return layer.num_features
+    if type(layer) is FeatureSelfAttention:
+        return layer.attention.embed_dim
+    if type(layer) is QuantumEntanglement:
+        return layer.theta.numel()
+    return None
+
+
+def _identity_state(width):
+    return {"A": np.eye(width), "b": np.zeros(width), "c": np.zeros(width), "gate": None}
+
+
+def _entangle(state, theta):
+    """QuantumEntanglement of an ungated ``z = h @ A + e``."""
+    cos, sin = np.cos(theta), np.sin(theta)
+    A = state["A"] * cos
+    b = (state["b"] + state["c"]) * cos
+    return {"A": A, "b": b, "c": np.zeros_like(b), "gate": (A @ sin, b @ sin)}
+
+
+def _stage(state, activation):
+    """One materialised step: ``act(gate * (h @ W[:, :n] + bias[:n]) + c)``.
+
+    With a gate, its input ``h @ g + d`` is the last column of ``h @ W + bias``.
+    """
+    A, b, c, gate = state["A"], state["b"], state["c"], state["gate"]
+    if gate is None:
+        weight, bias, after = A, b + c, None
+    else:
+        weight = np.concatenate([A, gate[0][:, None]], axis=1)
+        bias, after = np.append(b, gate[1]), c
+    slope = None
+    if activation is not None:
+        slope = activation.negative_slope if type(activation) is nn.LeakyReLU else 0.0
+    return {"weight": weight, "bias": bias, "after": after, "slope": slope,
+            "shape": (A.shape[0], A.shape[1], gate is not None, slope)}
+
+
+def _stack(stages):
+    """One stage of every member, for :func:`_run_stage`: float32 tensors stacked over the members.
+
+    Transposed (features x rows, see :meth:`FusedMembers.logits`): ``weight``
+    is ``(k, n_out (+ 1 gate row), n_in)``, ``bias`` and ``after`` are columns.
+    """
+    first = stages[0]
+
+    def stacked(key):
+        return torch.from_numpy(np.ascontiguousarray(
+            np.stack([s[key].T for s in stages]), dtype=np.float32))
+
+    def column(key):
+        return torch.from_numpy(np.stack([s[key] for s in stages]).astype(np.float32)[:, :, None])
+
+    return {"weight": stacked("weight"), "bias": column("bias"),
+            "after": None if first["after"] is None else column("after"),
+            "slope": first["slope"], "n_out": first["shape"][1]}
+
+
+def _run_stage(stage, h):
+    """A stacked stage on ``h``: the rows ``(n, D)`` shared by the members, or ``(k, D, n)``."""
+    weight, bias = stage["weight"], stage["bias"]
+    k, n_cols, n_in = weight.shape
+    if h.dim() == 2:
+        # One product for all members: their weights stacked along its output dimension.
+        out = torch.addmm(bias.view(k * n_cols, 1), weight.view(k * n_cols, n_in), h.T)
+        out = out.view(k, n_cols, len(h))
+    else:
+        out = torch.baddbmm(bias, weight, h)
+    if stage["after"] is not None:  # gated
+        n = stage["n_out"]
+        out = torch.addcmul(stage["after"], out[:, :n], torch.sigmoid(out[:, n:]))
+    if stage["slope"] is not None:
+        out = F.leaky_relu_(out, stage["slope"]) if stage["slope"] else out.relu_()
+    return out
+
+
+# -- bounds of the exact path's values ------------------------------------------------
+# Each step maps a bound on |input| to (bound on |output|, bound on any value in between).
+def _row_norm(matrix):
+    """``|z @ matrix|_inf <= _row_norm(matrix) * |z|_inf``: the largest absolute column sum."""
+    return float(np.abs(matrix).sum(axis=0).max()) if matrix.size else 0.0
+
+
+def _largest(vector):
+    return float(np.abs(vector).max()) if vector.size else 0.0
+
+
+def _bound_affine(matrix, vector):
+    norm, offset = _row_norm(matrix), _largest(vector)
+
+    def step(t):
+        out = norm * t + offset
+        return out, out
+    return step
+
+
+def _bound_scale(factor):
+    def step(t):
+        return factor * t, factor * t
+    return step
+
+
+def _bound_entanglement(theta):
+    dot, largest_cos = float(np.abs(np.cos(theta) * np.sin(theta)).sum()), _largest(np.cos(theta))
+
+    def step(t):  # the gate's input p . sin(theta); the output is p times a gate in [0, 1]
+        return largest_cos * t, dot * t
+    return step
+
+
+def _bound_attention(parts):
+    query_key_value = [(_row_norm(matrix), _largest(vector)) for matrix, vector in parts[:3]]
+    out_norm, out_offset = _row_norm(parts[3][0]), _largest(parts[3][1])
+    dim = len(parts[0][0])
+
+    def step(t):
+        query, key, value = (norm * t + offset for norm, offset in query_key_value)
+        # q . k sums dim products of at most query * key each.
+        products = dim * query * key
+        out = t + out_norm * value + out_offset
+        return out, max(query, key, value, products, out)
+    return step
