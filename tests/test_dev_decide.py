@@ -60,3 +60,10 @@ def test_datasets_where_the_variant_misses_runs_are_left_out():
 def test_an_unknown_variant_gives_no_data():
     table = decide.paired_deltas(_results([0.01]), "ref", "missing")
     assert decide.verdict(table)[-1] == "no data"
+
+
+def test_the_diagnostic_drops_the_dataset_of_the_largest_difference():
+    results = _results([0.3, 0.001, -0.002, 0.0], noise=0.02)  # one dataset carries the mean
+    (row,) = decide.decide(results, "ref", ["var"])
+    assert row[5] == "better"
+    assert row[6].endswith("noise (without d0)")

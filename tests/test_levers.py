@@ -120,7 +120,7 @@ def _focal_settings(criterion):
 @pytest.mark.parametrize("option, value, part", [
     ("numerical_embedding", "periodic", "module"),
     ("numerical_embedding_size", 8, None),  # used with numerical_embedding only
-    ("hidden_sizes", (256, 128), "module"),
+    ("hidden_sizes", (64, 32), "module"),
     ("label_smoothing", 0.1, "criterion"),
     ("logit_adjustment", 1.0, "criterion"),
     ("input_scaling", "robust_smooth_clip", None),  # data, not module or criterion
@@ -199,7 +199,8 @@ def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkey
     monkeypatch.setattr(_classifier, "fit_stacked",
                         lambda *args, **kwargs: calls.append(1) or fit_stacked(*args, **kwargs))
     X, y = data
-    params = dict(**levers, **QUICK)
+    # the paper's widths, at which the levers were measured (README, "Choosing the defaults")
+    params = dict(**levers, **QUICK, hidden_sizes=(64, 32))
     sequential = QCLMixClassifier(member_training="sequential", **params).fit(X, y)
     assert not calls
     stacked = QCLMixClassifier(member_training="stacked", **params).fit(X, y)
@@ -287,8 +288,8 @@ def test_logit_adjustment_leaves_the_prediction_path_alone(data):
 
 
 # -- the defaults stay the paper's model -----------------------------------------
-OFF = dict(hidden_sizes=(64, 32), input_scaling=None, numerical_embedding=None,
-           numerical_embedding_size=4, label_smoothing=0.0, logit_adjustment=0.0)
+OFF = dict(input_scaling=None, numerical_embedding=None, numerical_embedding_size=4,
+           label_smoothing=0.0, logit_adjustment=0.0)
 
 
 @pytest.mark.parametrize("base", [{}, PAPER_PARAMS], ids=["defaults", "paper"])
@@ -341,13 +342,15 @@ def test_clone_and_pickle_with_every_lever_on(data):
 
 
 # -- the benchmark variants ---------------------------------------------------------
-def test_lever_variants_are_the_defaults_plus_their_levers():
+def test_lever_variants_are_the_narrow_defaults_plus_their_levers():
     assert set(LEVER_VARIANTS) <= set(QCLMIX_VARIANTS)
     assert LEVER_VARIANTS["qclmix_realmlp_levers"] == {
         **LEVER_VARIANTS["qclmix_robust_scaling"], **LEVER_VARIANTS["qclmix_periodic_embedding"],
         **LEVER_VARIANTS["qclmix_label_smoothing"]}
-    default = QCLMixClassifier().get_params()
+    # measured before the wider layers became the default: each states the paper's widths
+    narrow = QCLMixClassifier(hidden_sizes=(64, 32)).get_params()
     for name, levers in LEVER_VARIANTS.items():
         params = make_model(name, random_state=0)[0].get_params()
-        changed = {k for k in params if params[k] != default[k]} - {"random_state"}
-        assert changed == set(levers), name
+        changed = {k for k in params if params[k] != narrow[k]} - {"random_state"}
+        assert changed == set(levers) - {"hidden_sizes"}, name
+        assert params["hidden_sizes"] == (64, 32)
