@@ -87,6 +87,7 @@ class _Member:
         self.best_score, self.misses, self.best_epoch, self.best_state = -np.inf, 0, None, None
         self.running = True
         self.history = History()
+        self.index = None  # position among the stacked members (set by fit_stacked)
 
     @staticmethod
     def _schedule(net, callback):
@@ -135,9 +136,11 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
                 None if sample_weight is None else sample_weight[valid], device)
         for net, (fit, valid) in zip(nets, parts)
     ]
+    for i, m in enumerate(members):
+        m.index = i
     stack = StackedMembers([net.module_ for net in nets], [net.criterion_ for net in nets])
     weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
-    optimizer = StackedAdamW(stack.flat, weight_decay=weight_decay)
+    optimizer = StackedAdamW(stack.flat, stack.leaves, weight_decay=weight_decay)
     max_epochs = nets[0].max_epochs
     for epoch in range(1, max_epochs + 1):
         running = [m for m in members if m.running]
@@ -150,11 +153,16 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
             m.order = m.epoch_order()
             m.draws = None if m.mixup is None else m.mixup._epoch_draws(len(m.fit_rows), device)
             m.losses = []
+        # The steps' losses stay on the device until the epoch ends: one host
+        # sync per epoch, not one per step.
+        step_losses = []
         for step in range(max(m.n_batches for m in running)):
             active = [m for m in running if step < m.n_batches]
-            _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all)
+            step_losses.extend(_train_step(stack, optimizer, members, active, step,
+                                           X_all, y_all, w_all))
+        _record_losses(step_losses)
         for m in running:
-            _end_epoch(stack, members.index(m), m, X_all, y_all, time.time() - start)
+            _end_epoch(stack, m.index, m, X_all, y_all, time.time() - start)
     for i, m in enumerate(members):
         if m.best_state is not None and m.best_epoch != len(m.history):
             stack.load_module_state(i, m.best_state)
@@ -168,16 +176,20 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
 
 
 def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
-    """One optimizer step of the ``active`` members, each on its own batch ``step``."""
+    """One optimizer step of the ``active`` members, each on its own batch ``step``.
+
+    Returns ``[(group, losses, batch size)]``: the members of each group and
+    their losses (a detached device tensor), for :func:`_record_losses`.
+    """
     # Members whose batch has the same size run as one vectorised group.
     groups = {}
     for m in active:
         m.rows = m.order[step * m.batch_size:(step + 1) * m.batch_size]
         groups.setdefault(len(m.rows), []).append(m)
-    stack.flat.grad = None
-    total = 0.0
+    stack.zero_grad()
+    total, recorded = None, []
     for size, group in groups.items():
-        index = [members.index(m) for m in group]
+        index = [m.index for m in group]
         rows = torch.stack([m.rows for m in group])
         X = X_all[rows]
         y = y_all[rows]
@@ -185,20 +197,36 @@ def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
             X = _mixed(stack, group, index, X, y, step)
         w = None if w_all is None else w_all[rows]
         losses = stack.losses(X, y, w, members=None if len(index) == len(members) else index)
-        total = total + losses.sum()
-        values = losses.detach().cpu().tolist()
-        for m, value in zip(group, values):
+        total = losses.sum() if total is None else total + losses.sum()
+        recorded.append((group, losses.detach(), size))
+    total.backward()
+    lr, beta1 = zip(*(m.lr_beta1() for m in members))
+    optimizer.step(lr, beta1, [m in active for m in members])
+    for m in active:
+        m.step_schedule()
+    return recorded
+
+
+def _record_losses(step_losses):
+    """Each member's batch losses of the epoch, ``m.losses``: ``[(value, batch size)]``.
+
+    Raises ``FloatingPointError`` at a member's first non-finite loss, as a
+    separate fit's guard does (here once the epoch's steps have run).
+    """
+    if not step_losses:
+        return
+    values = torch.cat([losses for _, losses, _ in step_losses]).tolist()
+    position = 0
+    for group, _, size in step_losses:
+        for m in group:
+            value = values[position]
+            position += 1
             m.losses.append((value, size))
             if not np.isfinite(value):
                 raise FloatingPointError(
                     f"The training loss became non-finite ({value}) in epoch "
                     f"{len(m.history)}; lower the learning rate (lr, max_lr) or check "
                     "the input scale.")
-    total.backward()
-    lr, beta1 = zip(*(m.lr_beta1() for m in members))
-    optimizer.step(lr, beta1, [m in active for m in members])
-    for m in active:
-        m.step_schedule()
 
 
 def _mixed(stack, group, index, X, y, step):

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .nn import FeatureSelfAttention, QCLMixNet, QuantumEntanglement
+from .nn import FeatureSelfAttention, PeriodicEmbedding, QCLMixNet, QuantumEntanglement
 
 __all__ = ["make_stacked"]
 
@@ -91,11 +91,29 @@ def _stacked_attention(layer, prefix, tensors):
     return forward
 
 
+def _stacked_periodic(layer, prefix, tensors):
+    """PeriodicEmbedding's operations with a member dimension on the parameters too."""
+    def forward(self, x):
+        t = tensors()
+        factor = self.lr_factor
+        frequency, phase = t[prefix + "frequency"], t[prefix + "phase"]  # (k, D, F)
+        # (k, n, D, F): each member's x_j * w_jf and phases, as in PeriodicEmbedding.forward.
+        angle = (2 * math.pi * (x[..., None] * (factor * frequency)[:, None])
+                 + (factor * phase)[:, None])
+        periodic = torch.cos(angle)
+        # The per-feature maps (D, F) -> (D, k - 1) of every member: one batched product.
+        learnt = torch.einsum("mndf,mdfo->mndo", periodic, factor * t[prefix + "weight"])
+        learnt = learnt + (factor * t[prefix + "bias"])[:, None]
+        return torch.cat([learnt.flatten(-2), x], dim=-1)
+    return forward
+
+
 _STACKED = {
     nn.Linear: _stacked_linear,
     nn.BatchNorm1d: _stacked_batch_norm,
     QuantumEntanglement: _stacked_entanglement,
     FeatureSelfAttention: _stacked_attention,
+    PeriodicEmbedding: _stacked_periodic,
 }
 
 

@@ -3,13 +3,20 @@
 The members of a cross-fit ensemble are small networks whose training steps
 cost mostly per-step framework overhead. Stacking their weights (as
 ``torch.func.stack_module_state`` does) and running the k forward passes,
-losses and backward passes as one vectorised (``vmap``) computation pays that
+losses and backward passes as one vectorised computation pays that
 overhead once per step instead of k times. Nothing is shared between the
 members: member ``i``'s loss depends on its slice of the stacked weights
 only, so the gradient of the summed losses is each member's own gradient,
 and AdamW, being elementwise, updates each slice exactly as a separate
-AdamW would. The members' parameters live in one ``(k, n_params)`` tensor
-so that the optimizer step is a handful of operations in all.
+AdamW would.
+
+All parameters of all members live in one flat tensor, parameter after
+parameter (each parameter's k copies one contiguous block), and the
+stacked parameters the computations use are persistent views of it, as
+their gradients are views of one flat gradient. A step thus builds no
+views of its own, autograd accumulates the gradients straight into the
+flat gradient, and the optimizer step is one fused AdamW kernel for all
+members (:class:`StackedAdamW`).
 """
 
 import copy
@@ -42,22 +49,36 @@ class StackedMembers:
     """
 
     def __init__(self, modules, criteria):
-        self.n_members = len(modules)
+        self.n_members = k = len(modules)
         self._module = copy.deepcopy(modules[0]).to("meta").train()
         self._criterion = copy.deepcopy(criteria[0]).to("meta")
-        self._names, self._shapes, self._owner = [], [], []
-        tensors = []
+        names, owners, blocks = [], [], []
         for owner, members in (("module", modules), ("criterion", criteria)):
             for name, _ in members[0].named_parameters():
-                stacked = torch.stack([dict(m.named_parameters())[name].detach()
-                                       for m in members])
-                self._names.append(name)
-                self._shapes.append(stacked.shape[1:])
-                self._owner.append(owner)
-                tensors.append(stacked.flatten(1))
-        self._sizes = [t.shape[1] for t in tensors]
-        #: (k, n_params): every parameter of every member, one leaf tensor.
-        self.flat = torch.cat(tensors, dim=1).contiguous().requires_grad_(True)
+                names.append(name)
+                owners.append(owner)
+                blocks.append(torch.stack([dict(m.named_parameters())[name].detach()
+                                           for m in members]))
+        #: Every parameter of every member, one leaf tensor (parameter by parameter).
+        self.flat = torch.cat([b.reshape(-1) for b in blocks]).requires_grad_(True)
+        self.flat.grad = torch.zeros_like(self.flat)
+        sizes = [b.numel() for b in blocks]
+        #: name -> (k, ...) leaf: the members' copies of the module's (criterion's)
+        #: parameter, a view of ``flat`` whose gradient is a view of ``flat.grad``.
+        self.module_params, self.criterion_params = {}, {}
+        #: The stacked leaves in ``flat``'s order (what :class:`StackedAdamW` updates).
+        self.leaves = []
+        for name, owner, block, data, grad in zip(names, owners, blocks,
+                                                  self.flat.detach().split(sizes),
+                                                  self.flat.grad.split(sizes)):
+            # detach(): a leaf of its own (not an autograd view of flat) on flat's storage.
+            leaf = data.view(block.shape).detach().requires_grad_(True)
+            leaf.grad = grad.view(block.shape)
+            (self.module_params if owner == "module" else self.criterion_params)[name] = leaf
+            self.leaves.append(leaf)
+        # The private criterion reads its parameters from plain attributes that
+        # each call sets (cheaper than functional_call's reparametrisation).
+        self._criterion_slots = _as_attributes(self._criterion)
         # Known layers run the members with batched operations (see
         # _stacked_layers); any other module runs through vmap.
         self._current = {}
@@ -68,20 +89,15 @@ class StackedMembers:
         }
 
     # -- the members' weights ---------------------------------------------
-    def _parameters(self, flat):
-        """Views of ``flat`` (rows: members) as the module's and criterion's parameters."""
-        module, criterion = {}, {}
-        for name, shape, owner, part in zip(self._names, self._shapes, self._owner,
-                                            flat.split(self._sizes, dim=1)):
-            (module if owner == "module" else criterion)[name] = part.view(-1, *shape)
-        return module, criterion
+    def zero_grad(self):
+        """Zero every member's gradients (in place: the leaves' gradients stay views)."""
+        self.flat.grad.zero_()
 
     def state_dicts(self, i):
         """Member ``i``'s ``(module state_dict, criterion parameters)``, detached copies."""
-        module, criterion = self._parameters(self.flat.detach()[i:i + 1])
-        state = {name: t[0].clone() for name, t in module.items()}
+        state = {name: p.detach()[i].clone() for name, p in self.module_params.items()}
         state.update({name: b[i].clone() for name, b in self.buffers.items()})
-        return state, {name: t[0].clone() for name, t in criterion.items()}
+        return state, {name: p.detach()[i].clone() for name, p in self.criterion_params.items()}
 
     def module_state(self, i):
         """Member ``i``'s module weights and buffers (for checkpointing)."""
@@ -90,9 +106,8 @@ class StackedMembers:
     def load_module_state(self, i, state):
         """Write a :meth:`module_state` back into member ``i``."""
         with torch.no_grad():
-            module, _ = self._parameters(self.flat[i:i + 1])
-            for name, t in module.items():
-                t[0].copy_(state[name])
+            for name, p in self.module_params.items():
+                p[i].copy_(state[name])
             for name, b in self.buffers.items():
                 b[i].copy_(state[name])
 
@@ -102,28 +117,23 @@ class StackedMembers:
 
         ``members`` (indices, default all): which members the g batches belong
         to. Training mode: BatchNorm uses batch statistics and updates the
-        members' running statistics.
+        members' running statistics. Backward accumulates into ``flat.grad``.
         """
-        flat = self.flat if members is None else self.flat[members]
-        buffers = self.buffers if members is None else {
-            name: b[members] for name, b in self.buffers.items()}
-        module, criterion = self._parameters(flat)
+        module, criterion, buffers = self._members(members)
         if not self._module.training:  # train() walks every submodule: only on a switch
             self._module.train()
 
         out = self._run(module, buffers, X)
         takes_members = getattr(self._criterion, "takes_member_dimension", None)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         if callable(takes_members) and takes_members(X.shape[1]):
             # The criterion computes all members' losses at once, without
             # vmap (which costs several times the plain operations on a CPU).
-            kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-            values = functional_call(self._criterion, criterion, (out, y), kwargs,
-                                     tie_weights=False)
+            values = self._criterion_with(criterion)(out, y, **kwargs)
         else:
             def loss(criterion_params, out, y, w):
-                kwargs = {} if w is None else {"sample_weight": w}
-                return functional_call(self._criterion, criterion_params, (out, y), kwargs,
-                                       tie_weights=False)
+                call = self._criterion_with(criterion_params)
+                return call(out, y) if w is None else call(out, y, sample_weight=w)
 
             in_w = None if sample_weight is None else 0
             values = vmap(loss, in_dims=(0, 0, 0, in_w))(criterion, out, y, sample_weight)
@@ -132,6 +142,22 @@ class StackedMembers:
                 for name, b in self.buffers.items():
                     b[members] = buffers[name]
         return values
+
+    def _members(self, members):
+        """The module's and criterion's parameters and the buffers of ``members`` (None: all)."""
+        if members is None:
+            return self.module_params, self.criterion_params, self.buffers
+        index = torch.tensor(members, device=self.flat.device)
+        return ({name: p[index] for name, p in self.module_params.items()},
+                {name: p[index] for name, p in self.criterion_params.items()},
+                {name: b[index] for name, b in self.buffers.items()})
+
+    def _criterion_with(self, params):
+        """The private criterion, reading ``params`` as its parameters."""
+        for name, places in self._criterion_slots.items():
+            for owner, attribute in places:
+                object.__setattr__(owner, attribute, params[name])
+        return self._criterion
 
     @staticmethod
     def _forward(module, params, buffers, X):
@@ -156,14 +182,32 @@ class StackedMembers:
 
         ``method``: a method of the module to call instead of ``forward``.
         """
-        flat = self.flat.detach() if members is None else self.flat.detach()[members]
-        buffers = self.buffers if members is None else {
-            name: b[members] for name, b in self.buffers.items()}
-        module, _ = self._parameters(flat)
+        module, _, buffers = self._members(members)
         if self._module.training:  # the private copy switches only through here
             self._module.eval()
 
         return self._run(module, buffers, X, method)
+
+
+def _as_attributes(module):
+    """Unregister the parameters of a private module copy: ``name -> [(owner, attribute)]``.
+
+    The copy's forward then reads whatever tensor was last set as that
+    attribute (see ``StackedMembers._criterion_with``). A parameter shared
+    by several submodules is one name (``named_parameters``'), set in each.
+    """
+    canonical = {}
+    for name, p in module.named_parameters():
+        canonical[id(p)] = name
+    slots = {}
+    for prefix, owner in module.named_modules(remove_duplicate=False):
+        for attribute, p in list(owner._parameters.items()):
+            if p is None:
+                continue
+            del owner._parameters[attribute]
+            object.__setattr__(owner, attribute, None)
+            slots.setdefault(canonical[id(p)], []).append((owner, attribute))
+    return slots
 
 
 def _call_method(module, method, params, buffers, X):
@@ -175,53 +219,71 @@ def _call_method(module, method, params, buffers, X):
 
 
 class StackedAdamW:
-    """AdamW over a ``(k, n)`` tensor whose rows are k independent parameter vectors.
+    """AdamW over k independent parameter vectors stored in stacked blocks.
 
-    Each row has its own step count, learning rate and ``beta1`` (a one-cycle
-    schedule cycles both) and only the rows named ``active`` take a step, so
-    the update of every row is that of a separate ``torch.optim.AdamW``
-    (same formula; the fused kernel may round differently in the last bit).
+    ``flat`` is the 1-D tensor whose consecutive blocks are ``leaves``, each
+    ``(k, ...)`` with row ``i`` member ``i``'s copy of one parameter and its
+    gradient a view of ``flat.grad`` (as :class:`StackedMembers` lays them
+    out). Each member has its own step count, learning rate and ``beta1`` (a
+    one-cycle schedule cycles both) and only the members named ``active``
+    take a step. The update is ``torch.optim.AdamW(fused=True)``'s kernel
+    (AdamW with torch's defaults but the weight decay), run once on the
+    whole flat tensor when every member steps with the same settings, as
+    they do in all but the odd step, else once per group of members that
+    share them; each member's update is that of a separate
+    ``torch.optim.AdamW(fused=True)``, which the flat AdamW of separate
+    fits runs too.
     """
 
-    def __init__(self, flat, weight_decay=1e-2, beta2=0.999, eps=1e-8):
+    def __init__(self, flat, leaves, weight_decay=1e-2, beta2=0.999, eps=1e-8):
         self.flat = flat
         self.weight_decay = weight_decay
         self.beta2 = beta2
         self.eps = eps
+        self.n_members = k = leaves[0].shape[0]
         self.exp_avg = torch.zeros_like(flat, memory_format=torch.preserve_format).detach()
         self.exp_avg_sq = torch.zeros_like(self.exp_avg)
-        self.steps = torch.zeros(flat.shape[0], dtype=torch.float64)
+        # AdamW(fused=True)'s step counts: a float32 scalar tensor (one per member).
+        self.steps = [torch.zeros((), dtype=torch.float32, device=flat.device) for _ in range(k)]
+        self._counts = [0] * k
+
+        def rows(tensor):
+            blocks = tensor.split([leaf.numel() for leaf in leaves])
+            return [[b.view(leaf.shape)[i] for b, leaf in zip(blocks, leaves)]
+                    for i in range(k)]
+
+        # Member i's parameters, gradients and moments: its rows of every block.
+        self._rows = [rows(flat.detach()), rows(flat.grad), rows(self.exp_avg),
+                      rows(self.exp_avg_sq)]
 
     @torch.no_grad()
     def step(self, lr, beta1, active):
-        """One step of the rows ``active`` (bool list); ``lr``, ``beta1``: one per row."""
-        rows = [i for i, a in enumerate(active) if a]
-        if not rows:
+        """One step of the members ``active`` (bool list); ``lr``, ``beta1``: one per member."""
+        groups = {}
+        for i, on in enumerate(active):
+            if on:
+                self._counts[i] += 1
+                groups.setdefault((lr[i], beta1[i], self._counts[i]), []).append(i)
+        if not groups:
             return
-        every = len(rows) == self.flat.shape[0]
-        index = None if every else torch.tensor(rows, device=self.flat.device)
+        torch._foreach_add_([self.steps[i] for i in range(self.n_members) if active[i]], 1)
+        if len(groups) == 1 and all(active):
+            (lr_g, beta1_g, _), rows = next(iter(groups.items()))
+            self._fused(lr_g, beta1_g, [self.flat.detach()], [self.flat.grad],
+                        [self.exp_avg], [self.exp_avg_sq], [self.steps[0]])
+            return
+        params, grads, exp_avgs, exp_avg_sqs = self._rows
+        for (lr_g, beta1_g, _), rows in groups.items():
+            def gather(per_member):
+                return [t for i in rows for t in per_member[i]]
 
-        def take(t):
-            return t if every else t[index]
+            steps = [self.steps[i] for i in rows for _ in params[i]]
+            self._fused(lr_g, beta1_g, gather(params), gather(grads), gather(exp_avgs),
+                        gather(exp_avg_sqs), steps)
 
-        param, grad = take(self.flat.detach()), take(self.flat.grad)
-        exp_avg, exp_avg_sq = take(self.exp_avg), take(self.exp_avg_sq)
-        self.steps[rows] += 1
-        steps = self.steps[rows]
-        lr = torch.tensor([lr[i] for i in rows], dtype=torch.float64)
-        beta1 = torch.tensor([beta1[i] for i in rows], dtype=torch.float64)
-        bias_correction1 = 1 - beta1 ** steps
-        bias_correction2_sqrt = (1 - self.beta2 ** steps).sqrt()
-
-        def column(values):
-            return values.to(param.device, param.dtype)[:, None]
-
-        param.mul_(column(1 - lr * self.weight_decay))
-        exp_avg.lerp_(grad, column(1 - beta1))
-        exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        denom = (exp_avg_sq.sqrt() / column(bias_correction2_sqrt)).add_(self.eps)
-        param.sub_(exp_avg.div(denom).mul_(column(lr / bias_correction1)))
-        if not every:
-            self.flat.detach().index_copy_(0, index, param)
-            self.exp_avg.index_copy_(0, index, exp_avg)
-            self.exp_avg_sq.index_copy_(0, index, exp_avg_sq)
+    def _fused(self, lr, beta1, params, grads, exp_avgs, exp_avg_sqs, steps):
+        # The kernel reads the step counts (incremented beforehand, as AdamW does).
+        torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
+                            lr=lr, beta1=beta1, beta2=self.beta2,
+                            weight_decay=self.weight_decay, eps=self.eps, maximize=False,
+                            grad_scale=None, found_inf=None)

@@ -188,7 +188,7 @@ def test_periodic_embedding_lr_factor_scales_adams_steps():
 
 
 @pytest.mark.parametrize("levers", [
-    dict(numerical_embedding="periodic"),  # an unknown layer: the members run through vmap
+    dict(numerical_embedding="periodic"),  # a layer of its own in the stacked forward
     dict(label_smoothing=0.1, logit_adjustment=1.0, input_scaling="robust_smooth_clip"),
 ])
 def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkeypatch, levers):

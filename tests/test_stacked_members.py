@@ -32,11 +32,15 @@ def _members(k, build_module, build_criterion):
     return modules, criteria
 
 
-def _qclmix_members(k, n_features=6, n_classes=3):
-    est = QCLMixClassifier()
+def _qclmix_members(k, n_features=6, n_classes=3, **params):
+    est = QCLMixClassifier(**params)
     est.classes_ = np.arange(n_classes)
     return _members(k, lambda: est._build_module(n_features, n_classes),
                     lambda: est._build_criterion(n_classes))
+
+
+def _periodic_members(k):
+    return _qclmix_members(k, numerical_embedding="periodic")
 
 
 def _plain_members(k):
@@ -47,7 +51,7 @@ def _plain_members(k):
     return _members(k, module, WeightedCrossEntropyLoss)
 
 
-@pytest.mark.parametrize("members", [_qclmix_members, _plain_members])
+@pytest.mark.parametrize("members", [_qclmix_members, _periodic_members, _plain_members])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_each_members_loss_and_gradients_are_those_of_the_separate_member(members, weighted):
     k, batch = 3, 24
@@ -64,12 +68,22 @@ def test_each_members_loss_and_gradients_are_those_of_the_separate_member(member
         expected = criterion(module(X[i]), y[i], **kwargs)
         expected.backward()
         torch.testing.assert_close(losses[i], expected, rtol=1e-5, atol=1e-6)
-        grads, _ = stack._parameters(stack.flat.grad[i:i + 1])
+        # Rounding: batched products sum in their own order (~1e-6 of gradients of ~1).
         for name, p in module.named_parameters():
-            torch.testing.assert_close(grads[name][0], p.grad, rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(stack.module_params[name].grad[i], p.grad,
+                                       rtol=1e-4, atol=1e-5)
+        for name, p in criterion.named_parameters():
+            torch.testing.assert_close(stack.criterion_params[name].grad[i], p.grad,
+                                       rtol=1e-4, atol=1e-5)
         state, _ = stack.state_dicts(i)
         for name, b in module.named_buffers():  # BatchNorm's running statistics
             torch.testing.assert_close(state[name], b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("members, native", [
+    (_qclmix_members, True), (_periodic_members, True), (_plain_members, False)])
+def test_known_layers_run_natively_and_other_modules_through_vmap(members, native):
+    assert StackedMembers(*members(2))._native is native
 
 
 def test_a_subset_of_members_steps_without_touching_the_others():
@@ -78,7 +92,8 @@ def test_a_subset_of_members_steps_without_touching_the_others():
     before = [stack.state_dicts(i)[0] for i in range(3)]
     X, y = torch.randn(2, 16, 6), torch.randint(0, 3, (2, 16))
     stack.losses(X, y, members=[0, 2]).sum().backward()
-    assert stack.flat.grad[1].abs().max() == 0
+    assert all(leaf.grad[1].abs().max() == 0 for leaf in stack.leaves)
+    assert all(leaf.grad[0].abs().max() > 0 for leaf in stack.leaves)
     untouched = stack.state_dicts(1)[0]
     for name in before[1]:
         torch.testing.assert_close(untouched[name], before[1][name], rtol=0, atol=0)
@@ -86,28 +101,78 @@ def test_a_subset_of_members_steps_without_touching_the_others():
     assert not torch.equal(moved, before[2]["encoder.2.1.running_mean"])
 
 
-def test_stacked_adamw_is_one_adamw_per_row():
+def test_the_stacked_leaves_are_views_of_one_flat_tensor_and_gradient():
+    modules, criteria = _qclmix_members(3)
+    stack = StackedMembers(modules, criteria)
+    assert sum(leaf.numel() for leaf in stack.leaves) == stack.flat.numel()
+    flat, grad = (t.untyped_storage().data_ptr() for t in (stack.flat, stack.flat.grad))
+    for leaf in stack.leaves:
+        assert leaf.is_leaf and leaf.is_contiguous()
+        assert leaf.untyped_storage().data_ptr() == flat
+        assert leaf.grad.untyped_storage().data_ptr() == grad
+    X, y = torch.randn(3, 16, 6), torch.randint(0, 3, (3, 16))
+    stack.losses(X, y).sum().backward()
+    assert stack.flat.grad.abs().sum() > 0
+    first = stack.flat.grad.clone()
+    stack.zero_grad()
+    assert stack.flat.grad.abs().sum() == 0
+    stack.losses(X, y).sum().backward()  # accumulated into the same flat gradient again
+    torch.testing.assert_close(stack.flat.grad, first, rtol=0, atol=0)
+
+
+def _stacked_leaves(rows_per_member):
+    """Two parameters, of shapes (2, 3) and (4,), of k members, laid out as StackedMembers does."""
+    blocks = [torch.stack([r[j] for r in rows_per_member]) for j in range(2)]
+    sizes = [b.numel() for b in blocks]
+    flat = torch.cat([b.reshape(-1) for b in blocks]).requires_grad_(True)
+    flat.grad = torch.zeros_like(flat)
+    leaves = []
+    for b, data, grad in zip(blocks, flat.detach().split(sizes), flat.grad.split(sizes)):
+        leaf = data.view(b.shape).detach().requires_grad_(True)
+        leaf.grad = grad.view(b.shape)
+        leaves.append(leaf)
+    return flat, leaves
+
+
+@pytest.mark.parametrize("schedule", ["shared", "own"])
+def test_stacked_adamw_is_one_fused_adamw_per_member_exactly(schedule):
+    # "shared": the members step together with one lr and beta1 (one kernel call
+    # on the flat tensor); "own": each its lr and beta1 and, as member 1 sits out
+    # every other step, its step count (one call per group of members).
     generator = torch.Generator().manual_seed(0)
-    rows = [torch.randn(10, generator=generator) for _ in range(3)]
-    flat = torch.stack(rows).requires_grad_(True)
-    stacked = StackedAdamW(flat, weight_decay=1e-2)
-    params = [r.clone().requires_grad_(True) for r in rows]
-    separate = [torch.optim.AdamW([p], lr=1e-3, weight_decay=1e-2) for p in params]
-    for step in range(5):
-        grads = torch.randn(3, 10, generator=generator)
-        lr, beta1 = [1e-3 * (step + 1), 2e-3, 5e-4], [0.95 - 0.02 * step, 0.9, 0.85]
-        active = [True, step % 2 == 0, True]  # member 1 sits out every other step
-        flat.grad = grads.clone()
+
+    def draw():
+        return [(torch.randn(2, 3, generator=generator), torch.randn(4, generator=generator))
+                for _ in range(3)]
+
+    rows = draw()
+    flat, leaves = _stacked_leaves(rows)
+    stacked = StackedAdamW(flat, leaves, weight_decay=1e-2)
+    params = [[t.clone().requires_grad_(True) for t in r] for r in rows]
+    separate = [torch.optim.AdamW(p, lr=1e-3, weight_decay=1e-2, fused=True) for p in params]
+    for step in range(6):
+        grads = draw()
+        if schedule == "shared":
+            lr, beta1, active = [2e-3 * (step + 1)] * 3, [0.95 - 0.02 * step] * 3, [True] * 3
+        else:
+            lr, beta1 = [1e-3 * (step + 1), 2e-3, 5e-4], [0.95 - 0.02 * step, 0.9, 0.85]
+            active = [True, step % 2 == 0, True]
+        with torch.no_grad():
+            for j, leaf in enumerate(leaves):
+                leaf.grad.copy_(torch.stack([g[j] for g in grads]))
         stacked.step(lr, beta1, active)
         for i, (p, opt) in enumerate(zip(params, separate)):
             if not active[i]:
                 continue
             opt.param_groups[0]["lr"] = lr[i]
             opt.param_groups[0]["betas"] = (beta1[i], 0.999)
-            p.grad = grads[i].clone()
+            for t, g in zip(p, grads[i]):
+                t.grad = g.clone()
             opt.step()
     for i, p in enumerate(params):
-        torch.testing.assert_close(flat[i].detach(), p.detach(), rtol=1e-6, atol=1e-7)
+        assert stacked.steps[i] == separate[i].state[p[0]]["step"]
+        for leaf, t in zip(leaves, p):
+            torch.testing.assert_close(leaf[i].detach(), t.detach(), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("n_samples", [150, 98])

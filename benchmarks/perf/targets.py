@@ -29,6 +29,7 @@ Usage::
 
     python benchmarks/perf/targets.py [--rounds 3] [--out results/targets.json]
                                       [--max-rows 1000000] [--scaling-epochs 1]
+                                      [--hidden-sizes 64,32]
 """
 
 import argparse
@@ -49,6 +50,8 @@ from _references import mlp_module  # noqa: E402
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
 
 N_CLASSES = 4
+#: Parameters of "the default" QCLMixClassifier here: its defaults, or --hidden-sizes.
+DEFAULT = {}
 
 
 def bare_loop(X, y, epochs, batch_size=64, seed=0):
@@ -78,9 +81,10 @@ def fit_ratios(rounds):
     common = dict(max_epochs=10, random_state=0)
     times = interleaved({
         "paper": lambda: QCLMixClassifier(**PAPER_PARAMS, **common).fit(X, y),
-        "default_sequential": lambda: QCLMixClassifier(**common).fit(X, y),
+        "default_sequential": lambda: QCLMixClassifier(member_training="sequential",
+                                                       **DEFAULT, **common).fit(X, y),
         "default_stacked": lambda: QCLMixClassifier(member_training="stacked",
-                                                    **common).fit(X, y),
+                                                    **DEFAULT, **common).fit(X, y),
     }, rounds)
     return {"seconds": times,
             "sequential_over_paper": times["default_sequential"] / times["paper"],
@@ -103,7 +107,8 @@ def predict_throughput(rounds, n_rows=1_000_000):
     X_fit, y_fit = synthetic(2000, 16, N_CLASSES)
     X, _ = synthetic(n_rows, 16, N_CLASSES, seed=1)
     models = {
-        "default_ensemble": QCLMixClassifier(max_epochs=1, random_state=0).fit(X_fit, y_fit),
+        "default_ensemble": QCLMixClassifier(**DEFAULT, max_epochs=1,
+                                             random_state=0).fit(X_fit, y_fit),
         "paper_single": QCLMixClassifier(**PAPER_PARAMS, max_epochs=1,
                                          random_state=0).fit(X_fit, y_fit),
     }
@@ -121,11 +126,12 @@ SCALING_SIZES = (10_000, 100_000, 1_000_000)
 def fit_scaling(max_rows, epochs):
     sizes = [n for n in SCALING_SIZES if n <= max_rows]
     X, y = synthetic(2000, 16, N_CLASSES, seed=3)
-    QCLMixClassifier(max_epochs=1, random_state=0).fit(X, y)  # warm-up: lazy imports, pools
+    QCLMixClassifier(**DEFAULT, max_epochs=1, random_state=0).fit(X, y)  # warm-up: lazy imports
     runs = {n: [] for n in sizes}
     for n in sizes + sizes[-2::-1]:
         X, y = synthetic(n, 16, N_CLASSES, seed=2)
-        runs[n].append(seconds(QCLMixClassifier(max_epochs=epochs, random_state=0).fit, X, y))
+        model = QCLMixClassifier(**DEFAULT, max_epochs=epochs, random_state=0)
+        runs[n].append(seconds(model.fit, X, y))
     per_row = {n: float(np.mean(times)) / (n * epochs) for n, times in runs.items()}
     return {"epochs": epochs, "seconds": {str(n): times for n, times in runs.items()},
             "us_per_row_epoch": {str(n): 1e6 * v for n, v in per_row.items()},
@@ -141,10 +147,14 @@ def main(argv=None):
     parser.add_argument("--max-rows", type=int, default=SCALING_SIZES[-1],
                         help="largest training set of the fit-scaling section")
     parser.add_argument("--scaling-epochs", type=int, default=1)
+    parser.add_argument("--hidden-sizes", help="e.g. 64,32: the default ensemble at these widths")
     args = parser.parse_args(argv)
+    if args.hidden_sizes:
+        DEFAULT["hidden_sizes"] = tuple(int(w) for w in args.hidden_sizes.split(","))
     torch.set_num_threads(1)
     start = time.time()
-    results = {"rounds": args.rounds, "fit": fit_ratios(args.rounds),
+    results = {"rounds": args.rounds, "default_params": dict(DEFAULT),
+               "fit": fit_ratios(args.rounds),
                "epoch": epoch_ratio(args.rounds + 2),
                "predict": predict_throughput(args.rounds),
                "scaling": fit_scaling(args.max_rows, args.scaling_epochs)}
