@@ -27,11 +27,10 @@ from sklearn.tree import DecisionTreeClassifier
 
 from qclmix_sklearn.bench._models import is_qclmix, wrap
 from qclmix_sklearn.bench._protocols import splits
+from qclmix_sklearn.bench._stats import TIE
 from qclmix_sklearn.bench._store import read_successes as successes
 from qclmix_sklearn.datasets import load_benchmark
 
-#: |Δ macro-F1| up to which a dataset counts as a tie (the reports' rule).
-TIE = 0.005
 
 
 def fit_times(db):

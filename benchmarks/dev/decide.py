@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 
 from qclmix_sklearn.bench._report import _markdown_table
+from qclmix_sklearn.bench._stats import TIE
 from qclmix_sklearn.bench._store import read_successes
 
-#: |Δ macro-F1| up to which a dataset counts as a tie (the reports' rule).
-TIE = 0.005
 #: Standard errors a mean difference must exceed to count as beyond the fold-to-fold noise.
 NOISE_SE = 2.0
 

@@ -12,6 +12,7 @@ from . import _figures
 from ._models import QCLMIX_VARIANTS
 from ._stats import (
     METRICS,
+    TIE,
     friedman_test,
     global_friedman,
     holm,
@@ -173,11 +174,11 @@ def _summary_section(table, std, tasks, rivals=None, rival_label="best baseline"
     ]
     improvement = pd.Series(improvement, dtype=float)
     if len(improvement) > 1:
-        wins, losses = int((improvement > 0.005).sum()), int((improvement < -0.005).sum())
+        wins, losses = int((improvement > TIE).sum()), int((improvement < -TIE).sum())
         means = [_fmt(table[m].mean()) if m in table.columns else "—"
                  for m in ([PAPER_CONTROL] if PAPER_CONTROL in table.columns else []) + [CONTROL]]
         rows.append(["**mean**", f"{wins} wins, {len(improvement) - wins - losses} ties "
-                     f"(Δ within ±0.005), {losses} losses", "", *means, "", "",
+                     f"(Δ within ±{TIE}), {losses} losses", "", *means, "", "",
                      ("+" if improvement.mean() > 0 else "") + _fmt(improvement.mean())])
     return _markdown_table(header, rows), improvement
 

@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+#: |Δ macro-F1| up to which two models tie on a dataset: the one tie rule of every report and table.
+TIE = 0.005
+
 METRICS = {
     "accuracy": "Accuracy",
     "precision_macro": "maP",
