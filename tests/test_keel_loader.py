@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from qclmix_sklearn.bench import ResultStore, run_suite
-from qclmix_sklearn.bench._models import IMPROVEMENT_ABLATIONS, LEVER_VARIANTS
+from qclmix_sklearn.bench._models import DEFAULT_LEVER_VARIANTS, IMPROVEMENT_ABLATIONS, LEVER_VARIANTS
 from qclmix_sklearn.bench._suites import DEV_DATASETS, PAPER_DATASETS, SUITES, load_dataset
 from qclmix_sklearn.datasets import BenchmarkUnavailableError, list_keel, load_benchmark, load_keel
 from qclmix_sklearn.datasets import _load_keel
@@ -151,8 +151,8 @@ def test_dev_suite():
     assert suite.datasets == DEV_DATASETS and len(DEV_DATASETS) == 16
     assert (suite.protocol, suite.n_splits, suite.seeds) == ("cv", 3, (0, 1))
     assert suite.models == [
-        "qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS, "catboost", "lightgbm",
-        "realmlp", "tabm", "catboost_tuned", "lightgbm_tuned", "realmlp_tuned",
+        "qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS, *DEFAULT_LEVER_VARIANTS,
+        "catboost", "lightgbm", "realmlp", "tabm", "catboost_tuned", "lightgbm_tuned", "realmlp_tuned",
     ]
     assert load_dataset("pima").n_samples == 768  # KEEL's
     assert load_dataset("ecoli").task == "imU vs rest"  # a paper benchmark by its name

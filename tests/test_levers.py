@@ -209,12 +209,13 @@ def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkey
     # stacked and the flat AdamW kernels, the fused metric's gradient under vmap or not) grow:
     # Adam's first steps are about lr * sign(gradient), so a rounding-level gradient
     # difference of a near-zero component moves a weight by a whole step. The default
-    # network's stacked and sequential probabilities differ by ~3e-3 here too.
+    # network's stacked and sequential probabilities differ by ~3e-3 here too. With the robust
+    # scaling the first epoch's last batch drifts by up to ~3% (at focal_gamma=0 as well).
     for mine, theirs in zip(stacked.nets_, sequential.nets_):
         first, first_theirs = (net.history[0, "batches", :, "train_loss"]
                                for net in (mine, theirs))
         np.testing.assert_allclose(first[0], first_theirs[0], rtol=1e-6)
-        np.testing.assert_allclose(first, first_theirs, rtol=1e-3)
+        np.testing.assert_allclose(first, first_theirs, rtol=5e-2)
     np.testing.assert_array_equal(stacked.best_epoch_, sequential.best_epoch_)
     np.testing.assert_allclose(stacked.predict_proba(X), sequential.predict_proba(X), atol=1e-2)
 
@@ -268,10 +269,31 @@ def test_logit_adjustment_is_cross_entropy_of_the_shifted_logits(data):
                                F.cross_entropy(shifted, target, reduction="none"))
 
 
+def test_logit_adjustment_keeps_the_plain_focal_factor():
+    # (1 - p_t)^gamma of the plain logits times the log-loss of the shifted ones: the offsets
+    # alone never make a row easy (at gamma=3 a factor of the shifted p_t silenced the majority).
+    logits, target = _batch(5, n_classes=3)
+    offsets = torch.log(torch.tensor([0.9, 0.07, 0.03]))
+    gamma, eps = 3.0, 0.2
+    p = F.softmax(logits.double(), dim=1)
+    log_q = F.log_softmax(logits.double() + offsets.double(), dim=1)
+    rows = torch.arange(len(target))
+    expected = (1 - p[rows, target]) ** gamma * -log_q[rows, target]
+    loss = FocalVarianceLoss(3, gamma=gamma, logit_offsets=offsets)
+    torch.testing.assert_close(loss._focal(logits, target).double(), expected, rtol=1e-5,
+                               atol=1e-6)
+    soft = (1 - eps) * F.one_hot(target, 3).double() + eps / 3
+    smoothed = FocalVarianceLoss(3, gamma=gamma, label_smoothing=eps, logit_offsets=offsets)
+    torch.testing.assert_close(smoothed._focal(logits, target).double(),
+                               (soft * (1 - p) ** gamma * -log_q).sum(dim=1), rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_logit_adjustment_shifts_the_loss_not_the_predictions():
-    # The estimator's whole criterion with the adjustment equals the one without on shifted logits.
-    _, adjusted = _parts(logit_adjustment=1.0)
-    _, plain = _parts()
+    # At gamma=0 the estimator's whole criterion with the adjustment equals the one without on
+    # shifted logits.
+    _, adjusted = _parts(logit_adjustment=1.0, focal_gamma=0.0)
+    _, plain = _parts(focal_gamma=0.0)
     logits, target = _batch(3, n=24, n_classes=3)
     embedding = torch.randn(24, 8, generator=torch.Generator().manual_seed(4))
     shift = torch.log(torch.tensor([0.6, 0.3, 0.1]))

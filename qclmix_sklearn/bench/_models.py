@@ -50,8 +50,18 @@ LEVER_VARIANTS = {
                               "numerical_embedding": "periodic", "label_smoothing": 0.1},
 }
 
+#: Levers added alone to today's defaults (the wider layers): the logit-adjusted loss, also with
+#: the focal factor off (``focal_gamma=0``: Menon et al.'s logit-adjusted cross-entropy), and the
+#: periodic embedding at these widths.
+DEFAULT_LEVER_VARIANTS = {
+    "qclmix_logit_adjusted": {"logit_adjustment": 1.0},
+    "qclmix_logit_adjusted_ce": {"logit_adjustment": 1.0, "focal_gamma": 0.0},
+    "qclmix_embedded": {"numerical_embedding": "periodic"},
+}
+
 #: Every QCLMix variant: name -> QCLMixClassifier parameters; ``qclmix`` has the defaults.
-QCLMIX_VARIANTS = {"qclmix": {}, **PAPER_VARIANTS, **IMPROVEMENT_ABLATIONS, **LEVER_VARIANTS}
+QCLMIX_VARIANTS = {"qclmix": {}, **PAPER_VARIANTS, **IMPROVEMENT_ABLATIONS, **LEVER_VARIANTS,
+                   **DEFAULT_LEVER_VARIANTS}
 
 
 def is_qclmix(name):

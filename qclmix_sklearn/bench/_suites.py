@@ -6,7 +6,7 @@ from typing import Callable
 
 from ..baselines import list_baselines
 from ..datasets import list_benchmarks, load_benchmark, load_keel
-from ._models import IMPROVEMENT_ABLATIONS, LEVER_VARIANTS, PAPER_VARIANTS
+from ._models import DEFAULT_LEVER_VARIANTS, IMPROVEMENT_ABLATIONS, LEVER_VARIANTS, PAPER_VARIANTS
 
 PAPER_DATASETS = list_benchmarks()
 
@@ -206,8 +206,8 @@ SUITES["dev"] = Suite(
         "default of QCLMixClassifier is chosen here, by the mean over these datasets"
     ),
     datasets=DEV_DATASETS,
-    models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS, *PEERS,
-            *TUNED_PEERS],
+    models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS,
+            *DEFAULT_LEVER_VARIANTS, *PEERS, *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),

@@ -32,9 +32,10 @@ class FocalVarianceLoss(nn.Module):
         focal factor, so the smoothing still penalises a confident prediction
         (``p_t -> 1``), whose target term the factor silences.
     logit_offsets : array-like of shape (n_classes,) or None, default=None
-        Added to the logits before the focal term, in the loss only (not in
-        the network's predictions): ``tau * log(class prior)`` is the
-        logit-adjusted loss of Menon et al. (ICLR 2021). ``None``: none.
+        Added to the logits of the focal term's log-loss, in the loss only
+        (not in the network's predictions): ``tau * log(class prior)`` is the
+        logit-adjusted loss of Menon et al. (ICLR 2021). The focal factor
+        ``(1 - p_t)^gamma`` keeps the plain logits' ``p_t``. ``None``: none.
     """
 
     def __init__(self, n_classes, embedding_dim=8, gamma=3.0, beta=0.8, label_smoothing=0.0,
@@ -73,18 +74,24 @@ class FocalVarianceLoss(nn.Module):
 
     def _focal(self, logits, target):
         """Each row's focal term (with the label smoothing and logit offsets, if any)."""
+        # Focal term in log space: no log(0) and no NaN gradient as p_t -> 1.
+        log_p = F.log_softmax(logits, dim=-1)
+        factor_log_p = log_p  # the focal factor's probabilities: always the plain ones
         if self.logit_offsets is not None:
             if self.logit_offsets.device != logits.device:  # moved once, on first use
                 self.logit_offsets = self.logit_offsets.to(logits.device)
-            logits = logits + self.logit_offsets.to(logits.dtype)
-        # Focal term in log space: no log(0) and no NaN gradient as p_t -> 1.
-        log_p = F.log_softmax(logits, dim=-1)
+            # Only the log-loss sees the offsets. A factor of the adjusted p_t
+            # would call a majority row easy before any training (its offset
+            # alone makes p_t large) and silence it: on dev's car-good, tau=1
+            # at gamma=3 then predicted the minority class almost everywhere.
+            log_p = F.log_softmax(logits + self.logit_offsets.to(logits.dtype), dim=-1)
         log_pt = log_p.gather(-1, target[..., None]).squeeze(-1)
-        focal = (-torch.expm1(log_pt)).clamp_min(0).pow(self.gamma) * -log_pt
+        factor_pt = factor_log_p.gather(-1, target[..., None]).squeeze(-1)
+        focal = (-torch.expm1(factor_pt)).clamp_min(0).pow(self.gamma) * -log_pt
         if not self.label_smoothing:
             return focal
         # sum_c q_c f_c = (1 - eps) f_t + eps * mean_c f_c for q = (1 - eps) one_hot + eps / C.
-        every_class = (-torch.expm1(log_p)).clamp_min(0).pow(self.gamma) * -log_p
+        every_class = (-torch.expm1(factor_log_p)).clamp_min(0).pow(self.gamma) * -log_p
         eps = self.label_smoothing
         return (1 - eps) * focal + eps * every_class.mean(dim=-1)
 
