@@ -187,11 +187,14 @@ def test_periodic_embedding_lr_factor_scales_adams_steps():
     torch.testing.assert_close(steps[1], 0.1 * steps[0], rtol=1e-3, atol=1e-9)
 
 
-@pytest.mark.parametrize("levers", [
-    dict(numerical_embedding="periodic"),  # a layer of its own in the stacked forward
-    dict(label_smoothing=0.1, logit_adjustment=1.0, input_scaling="robust_smooth_clip"),
+@pytest.mark.parametrize("levers, rtol", [
+    (dict(numerical_embedding="periodic"), 1e-3),  # a layer of its own in the stacked forward
+    (dict(label_smoothing=0.1, logit_adjustment=1.0), 1e-3),
+    # On these rows the robust scaling's first epoch drifts faster: its last batch by ~2%.
+    (dict(input_scaling="robust_smooth_clip"), 5e-2),
 ])
-def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkeypatch, levers):
+def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkeypatch, levers,
+                                                                    rtol):
     from qclmix_sklearn import _classifier
 
     calls = []
@@ -209,13 +212,12 @@ def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkey
     # stacked and the flat AdamW kernels, the fused metric's gradient under vmap or not) grow:
     # Adam's first steps are about lr * sign(gradient), so a rounding-level gradient
     # difference of a near-zero component moves a weight by a whole step. The default
-    # network's stacked and sequential probabilities differ by ~3e-3 here too. With the robust
-    # scaling the first epoch's last batch drifts by up to ~3% (at focal_gamma=0 as well).
+    # network's stacked and sequential probabilities differ by ~3e-3 here too.
     for mine, theirs in zip(stacked.nets_, sequential.nets_):
         first, first_theirs = (net.history[0, "batches", :, "train_loss"]
                                for net in (mine, theirs))
         np.testing.assert_allclose(first[0], first_theirs[0], rtol=1e-6)
-        np.testing.assert_allclose(first, first_theirs, rtol=5e-2)
+        np.testing.assert_allclose(first, first_theirs, rtol=rtol)
     np.testing.assert_array_equal(stacked.best_epoch_, sequential.best_epoch_)
     np.testing.assert_allclose(stacked.predict_proba(X), sequential.predict_proba(X), atol=1e-2)
 
