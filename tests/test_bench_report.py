@@ -179,3 +179,11 @@ def test_ranks_over_every_dataset_when_a_gappy_model_drops_some(store, tmp_path)
     table = every.split("\n\n")[1]
     assert "smote_svm" not in table and "qclmix_no_mixup" not in table
     assert table.splitlines()[-1].startswith("| knn | 4.00 |")  # 0.60 against 0.70 and more
+
+
+def test_a_difference_that_rounds_to_zero_has_no_sign():
+    from qclmix_sklearn.bench._report import _signed
+
+    assert [_signed(v) for v in (-1e-5, 0.0, 0.0213, -0.0213)] == [
+        "0.000", "0.000", "+0.021", "-0.021"]
+    assert _signed(np.nan) == "—"

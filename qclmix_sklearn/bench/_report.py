@@ -48,6 +48,14 @@ def _fmt(value, digits=3):
     return f"{value:.{digits}f}"
 
 
+def _signed(value, digits=3):
+    """``value`` with its sign, zero when it rounds to zero (never "-0.000")."""
+    if not np.isfinite(value):
+        return _fmt(value, digits)
+    value = round(value, digits) + 0.0  # -0.0 + 0.0 is 0.0
+    return ("+" if value > 0 else "") + _fmt(value, digits)
+
+
 def _test_row(label, result):
     """A row of the Friedman / Iman-Davenport table."""
     return [
@@ -177,7 +185,7 @@ def _summary_section(table, std, tasks, rivals=None, rival_label="best baseline"
                 cell(dataset, CONTROL),
                 best_name,
                 cell(dataset, best_name) if best_name != "—" else "—",
-                ("+" if delta > 0 else "") + _fmt(delta),
+                _signed(delta),
             ]
         )
     header = [
@@ -197,7 +205,7 @@ def _summary_section(table, std, tasks, rivals=None, rival_label="best baseline"
                  for m in ([PAPER_CONTROL] if PAPER_CONTROL in table.columns else []) + [CONTROL]]
         rows.append(["**mean**", f"{wins} wins, {len(improvement) - wins - losses} ties "
                      f"(Δ within ±{TIE}), {losses} losses", "", *means, "", "",
-                     ("+" if improvement.mean() > 0 else "") + _fmt(improvement.mean())])
+                     _signed(improvement.mean())])
     return _markdown_table(header, rows), improvement
 
 
