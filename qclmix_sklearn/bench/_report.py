@@ -50,9 +50,7 @@ def _fmt(value, digits=3):
 
 def _signed(value, digits=3):
     """``value`` with its sign, zero when it rounds to zero (never "-0.000")."""
-    if not np.isfinite(value):
-        return _fmt(value, digits)
-    value = round(value, digits) + 0.0  # -0.0 + 0.0 is 0.0
+    value = round(value, digits) + 0.0  # -0.0 + 0.0 is 0.0; NaN and ±inf pass through
     return ("+" if value > 0 else "") + _fmt(value, digits)
 
 
@@ -116,8 +114,8 @@ def _every_dataset_ranks(table, block):
     every = table.dropna(axis=1, how="any")
     if len(block) == len(table) or every.shape[1] < 3:
         return []
-    ranks = rank_table(every).mean().sort_values()
     result = friedman_test(every)
+    ranks = result.average_ranks
     rows = [[m, _fmt(ranks[m], 2), _fmt(every[m].mean())] for m in ranks.index]
     return [
         f"\nOn all {len(every)} datasets, the {every.shape[1]} models with a result on every "
