@@ -70,6 +70,47 @@ def _mix(X, features, n_neighbors, uniform, lam, group_size=None, labels=None):
     return X_mix, partner, lam
 
 
+def next_draws(group, size):
+    """Stacked members' next mixup draws for batches of ``size`` rows: ``(2, g, size)``.
+
+    ``group``: the members (each with its ``KNNMixup`` as ``mixup`` and its
+    epoch's ``(table, used)`` as ``draws``, which this advances).
+    """
+    draws = []
+    for m in group:
+        table, used = m.draws
+        if used + size > table.shape[1]:  # as KNNMixup: new draws past the epoch's
+            m.draws = table, used = m.mixup._epoch_draws(size, table.device)
+        m.draws = table, used + size
+        draws.append(table[:, used:used + size])
+    return torch.stack(draws, dim=1)
+
+
+def mix_batches(stack, mixup, index, X, y, uniform, lam):
+    """The mixes of the batches ``X`` ``(g, size, D)`` of stacked members, each with its draws.
+
+    ``stack``: the :class:`~qclmix_sklearn._stacked_members.StackedMembers`
+    (for ``mixup.space='embedding'``); ``index``: which of its members the g
+    batches belong to (None: all); ``uniform``, ``lam``: ``(g, size)`` draws.
+    """
+    uniform, lam = uniform.to(X.device, X.dtype), lam.to(X.device, X.dtype)
+    size = X.shape[1]
+    features = None
+    if mixup.space == "embedding":
+        members = None if index is None or len(index) == stack.n_members else index
+        features = stack.outputs(X, members=members)[1]
+    labels = y if mixup.same_class else None
+    if mixup.group_size is not None and size > mixup.group_size or size < 2:
+        return torch.stack([
+            _mix(X[g], None if features is None else features[g], mixup.n_neighbors,
+                 uniform[g], lam[g], mixup.group_size, None if labels is None else labels[g])[0]
+            for g in range(len(X))])
+    space = X if features is None else features
+    partner = _partners(space, mixup.n_neighbors, uniform, labels)
+    weight = lam[..., None]
+    return weight * X + (1.0 - weight) * X.gather(1, partner[..., None].expand_as(X))
+
+
 def knn_mixup(X, *, n_neighbors=5, alpha=0.2, rng=None, features=None, group_size=None,
               labels=None):
     """Mix every row of a batch with one of its nearest neighbours in the batch.

@@ -24,7 +24,8 @@ from skorch.history import History
 from torch.nn import functional as F
 
 from ._callbacks import macro_f1
-from ._mixup import _mix, _partners
+from ._captured_step import CapturedStep
+from ._mixup import mix_batches, next_draws
 from ._stacked_members import StackedAdamW, StackedMembers
 from ._torch_base import _VALID_BATCH
 
@@ -100,13 +101,20 @@ class _Member:
         stand_in.step()  # a no-op (no gradient): the scheduler then sees a stepped optimizer
         return stand_in, scheduler
 
-    def lr_beta1(self):
-        group = self.schedule[0].param_groups[0]
-        return group["lr"], group["betas"][0]
+    def epoch_schedule(self):
+        """``[(lr, beta1)]`` of each of the member's steps in the coming epoch.
 
-    def step_schedule(self):
-        if self.schedule[1] is not None:
-            self.schedule[1].step()
+        The schedule is stepped through the whole epoch at its start (a
+        member runs all its batches of an epoch), so that a step reads its
+        rate from this table instead of the scheduler.
+        """
+        group = self.schedule[0].param_groups[0]
+        table = []
+        for _ in range(self.n_batches):
+            table.append((group["lr"], group["betas"][0]))
+            if self.schedule[1] is not None:
+                self.schedule[1].step()
+        return table
 
     def epoch_order(self):
         n = len(self.fit_rows)
@@ -118,7 +126,7 @@ class _Member:
         return self.fit_rows[order.to(self.fit_rows.device)]
 
 
-def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
+def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu", capture=None):
     """Train the initialised skorch ``nets`` (one per ``(fit_rows, valid_rows)`` of ``parts``).
 
     ``X``, ``y``: all training rows (float32, encoded labels);
@@ -126,6 +134,12 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
     its best epoch's module weights, its last epoch's criterion and its
     history. Raises ``FloatingPointError`` when a member's loss becomes
     non-finite, like a separate fit.
+
+    On a GPU the steps in which every member trains on a full batch replay
+    one CUDA graph (:class:`~qclmix_sklearn._captured_step.CapturedStep`).
+    ``capture='eager'`` runs that step's code without a graph, on any
+    device (for tests); ``'off'`` trains every step as on the CPU (for
+    benchmarks).
     """
     X_all = torch.as_tensor(X).to(device)
     y_all = torch.as_tensor(y).to(device)
@@ -141,6 +155,10 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
     stack = StackedMembers([net.module_ for net in nets], [net.criterion_ for net in nets])
     weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
     optimizer = StackedAdamW(stack.flat, stack.leaves, weight_decay=weight_decay)
+    captured = None
+    if capture == "eager" or capture is None and torch.device(device).type == "cuda":
+        captured = CapturedStep(stack, optimizer, members, X_all, y_all, w_all,
+                                graph=capture != "eager")
     max_epochs = nets[0].max_epochs
     for epoch in range(1, max_epochs + 1):
         running = [m for m in members if m.running]
@@ -152,14 +170,22 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu"):
             m.history.record("epoch", epoch)
             m.order = m.epoch_order()
             m.draws = None if m.mixup is None else m.mixup._epoch_draws(len(m.fit_rows), device)
+            m.rates = m.epoch_schedule()
             m.losses = []
+        if captured is not None:
+            captured.new_epoch(members)
         # The steps' losses stay on the device until the epoch ends: one host
         # sync per epoch, not one per step.
         step_losses = []
         for step in range(max(m.n_batches for m in running)):
             active = [m for m in running if step < m.n_batches]
-            step_losses.extend(_train_step(stack, optimizer, members, active, step,
-                                           X_all, y_all, w_all))
+            for m in active:
+                m.rows = m.order[step * m.batch_size:(step + 1) * m.batch_size]
+            if captured is not None and captured.takes(active, members):
+                step_losses.append(captured.step(members, step))
+            else:
+                step_losses.extend(_train_step(stack, optimizer, members, active, step,
+                                               X_all, y_all, w_all))
         _record_losses(step_losses)
         for m in running:
             _end_epoch(stack, m.index, m, X_all, y_all, time.time() - start)
@@ -184,7 +210,6 @@ def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
     # Members whose batch has the same size run as one vectorised group.
     groups = {}
     for m in active:
-        m.rows = m.order[step * m.batch_size:(step + 1) * m.batch_size]
         groups.setdefault(len(m.rows), []).append(m)
     stack.zero_grad()
     total, recorded = None, []
@@ -194,16 +219,15 @@ def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
         X = X_all[rows]
         y = y_all[rows]
         if group[0].mixup is not None:
-            X = _mixed(stack, group, index, X, y, step)
+            X = _mixed(stack, group, index, X, y)
         w = None if w_all is None else w_all[rows]
         losses = stack.losses(X, y, w, members=None if len(index) == len(members) else index)
         total = losses.sum() if total is None else total + losses.sum()
         recorded.append((group, losses.detach(), size))
     total.backward()
-    lr, beta1 = zip(*(m.lr_beta1() for m in members))
+    # A member that sits this step out reads no rate (its table may have ended).
+    lr, beta1 = zip(*(m.rates[step] if m in active else (0.0, 0.0) for m in members))
     optimizer.step(lr, beta1, [m in active for m in members])
-    for m in active:
-        m.step_schedule()
     return recorded
 
 
@@ -229,32 +253,10 @@ def _record_losses(step_losses):
                     "the input scale.")
 
 
-def _mixed(stack, group, index, X, y, step):
+def _mixed(stack, group, index, X, y):
     """The kNN mixes of the group's batches, each with its member's draws and settings."""
-    mixup = group[0].mixup
-    size = X.shape[1]
-    draws = []
-    for m in group:
-        table, used = m.draws
-        if used + size > table.shape[1]:  # as KNNMixup: new draws past the epoch's
-            m.draws = table, used = m.mixup._epoch_draws(size, X.device)
-        m.draws = table, used + size
-        draws.append(table[:, used:used + size])
-    uniform, lam = torch.stack(draws, dim=1).to(X.device, X.dtype)  # (2, g, size)
-    features = None
-    if mixup.space == "embedding":
-        members = None if len(index) == stack.n_members else index
-        features = stack.outputs(X, members=members)[1]
-    labels = y if mixup.same_class else None
-    if mixup.group_size is not None and size > mixup.group_size or size < 2:
-        return torch.stack([
-            _mix(X[g], None if features is None else features[g], mixup.n_neighbors,
-                 uniform[g], lam[g], mixup.group_size, None if labels is None else labels[g])[0]
-            for g in range(len(group))])
-    space = X if features is None else features
-    partner = _partners(space, mixup.n_neighbors, uniform, labels)
-    weight = lam[..., None]
-    return weight * X + (1.0 - weight) * X.gather(1, partner[..., None].expand_as(X))
+    uniform, lam = next_draws(group, X.shape[1])
+    return mix_batches(stack, group[0].mixup, index, X, y, uniform, lam)
 
 
 def _end_epoch(stack, i, m, X_all, y_all, duration):

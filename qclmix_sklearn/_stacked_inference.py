@@ -42,6 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._device import DEVICE_CHUNK_ROWS, row_chunks
 from .nn import FeatureSelfAttention, QCLMixNet, QuantumEntanglement
 
 __all__ = ["FusedMembers", "fused_mean_proba"]
@@ -80,15 +81,14 @@ class FusedMembers:
             return None
         if len({tuple(type(layer) for layer in layers) for layers in layer_lists}) != 1:
             return None
-        if any(layers[-1].weight.device.type != "cpu" for layers in layer_lists):
-            return None  # the exact path serves networks on a GPU
         programs = [_fold(layers) for layers in layer_lists]
         if any(program is None for program in programs):
             return None
         stage_lists, bounds = zip(*programs)
         if len({tuple(s["shape"] for s in stages) for stages in stage_lists}) != 1:
             return None
-        stages = [_stack([stages[i] for stages in stage_lists])
+        device = layer_lists[0][-1].weight.device
+        stages = [_stack([stages[i] for stages in stage_lists], device)
                   for i in range(len(stage_lists[0]))]
         return cls(stages, list(bounds), stage_lists[0][-1]["shape"][1])
 
@@ -144,34 +144,47 @@ def fused_mean_proba(modules, X, offsets=None):
     (one per class) added to each member's logits. None when the fast path
     does not apply (unknown layers, inputs that may overflow the exact path,
     non-finite logits): predict member by member instead.
+
+    Computed where the members are: on a GPU, X goes over in large chunks
+    (see :func:`~qclmix_sklearn._device.row_chunks`), the probabilities stay
+    there until the end, and whether X was safe to fold (its largest ``|x|``,
+    see :meth:`FusedMembers.is_safe`) and the logits finite is read back once,
+    after the last chunk.
     """
     X = torch.from_numpy(X)
     fused = FusedMembers.build(modules)
     if fused is None:
         return None
+    device = fused.stages[0]["weight"].device
+    on_cpu = device.type == "cpu"
     with torch.inference_mode():
-        low, high = torch.aminmax(X)
-        if not fused.is_safe(max(-float(low), float(high))):
+        if on_cpu:  # refuse before computing: the CPU's time is the caller's
+            low, high = torch.aminmax(X)
+            if not fused.is_safe(max(-float(low), float(high))):
+                return None
+        if not fused.matches(modules, _probe_rows(X).to(device)):
             return None
-        if not fused.matches(modules, _probe_rows(X)):
-            return None
-        shift = None if offsets is None else torch.as_tensor(offsets, dtype=torch.float64)
-        out = torch.empty(len(X), fused.n_classes, dtype=torch.float64)
-        total = torch.zeros((), dtype=torch.float64)
-        for start in range(0, len(X), _CHUNK):
+        shift = None if offsets is None else torch.as_tensor(
+            offsets, dtype=torch.float64, device=device)
+        out = torch.empty(len(X), fused.n_classes, dtype=torch.float64, device=device)
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        largest = torch.zeros((), dtype=X.dtype, device=device)
+        for start, x in row_chunks(X, _CHUNK if on_cpu else DEVICE_CHUNK_ROWS, device):
+            if not on_cpu:
+                largest = torch.maximum(largest, x.abs().amax())
             # (k, classes, rows): the reductions over the classes and the
             # members run along contiguous rows in this order.
-            logits = fused.logits(X[start:start + _CHUNK]).transpose(1, 2).double()
+            logits = fused.logits(x).transpose(1, 2).double()
             total += logits.sum()  # finite iff every logit is
             if shift is not None:
                 logits += shift[:, None]
             # The softmax written out, as in TorchClassifierBase._proba.
             proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
             proba /= proba.sum(dim=1, keepdim=True)
-            out[start:start + _CHUNK].T.copy_(proba.sum(dim=0).div_(len(proba)))
-        if not torch.isfinite(total):
+            out[start:start + len(x)].T.copy_(proba.sum(dim=0).div_(len(proba)))
+        if not torch.isfinite(total) or not (on_cpu or fused.is_safe(float(largest))):
             return None
-    return out.numpy()
+        return out.cpu().numpy()
 
 
 def _probe_rows(X):
@@ -366,20 +379,22 @@ def _stage(state, activation):
             "shape": (A.shape[0], A.shape[1], gate is not None, slope)}
 
 
-def _stack(stages):
+def _stack(stages, device):
     """One stage of every member, for :func:`_run_stage`: float32 tensors stacked over the members.
 
     Transposed (features x rows, see :meth:`FusedMembers.logits`): ``weight``
-    is ``(k, n_out (+ 1 gate row), n_in)``, ``bias`` and ``after`` are columns.
+    is ``(k, n_out (+ 1 gate row), n_in)``, ``bias`` and ``after`` are columns;
+    all on ``device``, the members' own.
     """
     first = stages[0]
 
     def stacked(key):
         return torch.from_numpy(np.ascontiguousarray(
-            np.stack([s[key].T for s in stages]), dtype=np.float32))
+            np.stack([s[key].T for s in stages]), dtype=np.float32)).to(device)
 
     def column(key):
-        return torch.from_numpy(np.stack([s[key] for s in stages]).astype(np.float32)[:, :, None])
+        return torch.from_numpy(
+            np.stack([s[key] for s in stages]).astype(np.float32)[:, :, None]).to(device)
 
     return {"weight": stacked("weight"), "bias": column("bias"),
             "after": None if first["after"] is None else column("after"),

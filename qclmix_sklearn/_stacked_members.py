@@ -252,6 +252,10 @@ class StackedAdamW:
             return [[b.view(leaf.shape)[i] for b, leaf in zip(blocks, leaves)]
                     for i in range(k)]
 
+        # The member of each element of flat (for step_all_on_device).
+        self._member_of = torch.cat([
+            torch.arange(k, device=flat.device).repeat_interleave(leaf[0].numel())
+            for leaf in leaves])
         # Member i's parameters, gradients and moments: its rows of every block.
         self._rows = [rows(flat.detach()), rows(flat.grad), rows(self.exp_avg),
                       rows(self.exp_avg_sq)]
@@ -280,6 +284,32 @@ class StackedAdamW:
             steps = [self.steps[i] for i in rows for _ in params[i]]
             self._fused(lr_g, beta1_g, gather(params), gather(grads), gather(exp_avgs),
                         gather(exp_avg_sqs), steps)
+
+    @torch.no_grad()
+    def step_all_on_device(self, lr, beta1):
+        """One step of every member, ``lr`` and ``beta1`` ``(k,)`` tensors on the device.
+
+        No value comes from the host, so a CUDA graph can capture it (the
+        fused kernel takes them as host numbers). AdamW's update as
+        ``torch.optim.AdamW(capturable=True)`` writes it, with each member's
+        numbers spread over its parameters; equal to :meth:`step` up to
+        float rounding. The host-side step counts are the caller's to add
+        (:meth:`count_all`): a captured step runs without its Python.
+        """
+        torch._foreach_add_(self.steps, 1)
+        step = torch.stack(self.steps)
+        rate = (lr / (1 - beta1 ** step))[self._member_of]
+        correction2 = (1 - self.beta2 ** step).sqrt()[self._member_of]
+        param, grad = self.flat.detach(), self.flat.grad
+        param.mul_(1 - lr[self._member_of] * self.weight_decay)
+        self.exp_avg.lerp_(grad, (1 - beta1)[self._member_of])
+        self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
+        denominator = (self.exp_avg_sq.sqrt() / correction2).add_(self.eps)
+        param.sub_(rate * self.exp_avg / denominator)
+
+    def count_all(self):
+        """Count a step of every member taken by :meth:`step_all_on_device`."""
+        self._counts = [count + 1 for count in self._counts]
 
     def _fused(self, lr, beta1, params, grads, exp_avgs, exp_avg_sqs, steps):
         # The kernel reads the step counts (incremented beforehand, as AdamW does).

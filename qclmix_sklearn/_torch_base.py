@@ -22,7 +22,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
-from ._device import DeviceOptions, resolve_device
+from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks
 from ._label_types import check_label_types
 from ._sample_weights import training_weights
 from ._shared_params import expand_shared_parameters
@@ -396,13 +396,14 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         module.eval()
         forward = module if method is None else getattr(module, method)
         device = next(module.parameters()).device
+        rows = _PREDICT_CHUNK if device.type == "cpu" else DEVICE_CHUNK_ROWS
         chunks = []
         with torch_threads(self.n_threads), torch.inference_mode():
-            for start in range(0, len(X), _PREDICT_CHUNK):
-                out = forward(X[start:start + _PREDICT_CHUNK].to(device))
-                out = out if isinstance(out, tuple) else (out,)
-                chunks.append(tuple(o.cpu() for o in out))
-        outputs = tuple(torch.cat(parts) for parts in zip(*chunks))
+            for _, x in row_chunks(X, rows, device):
+                out = forward(x)
+                chunks.append(out if isinstance(out, tuple) else (out,))
+            # The outputs stay on the device until the last chunk: one copy back.
+            outputs = tuple(torch.cat(parts).cpu() for parts in zip(*chunks))
         _check_finite_outputs(outputs, X)
         return outputs if len(outputs) > 1 else outputs[0]
 
