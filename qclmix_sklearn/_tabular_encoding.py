@@ -180,11 +180,11 @@ class TabularEncoder:
 
 
 
-def _numeric_data(estimator, X, y="no_validation", **kwargs):
+def _numeric_data(estimator, X, y="no_validation", ensure_all_finite="allow-nan", **kwargs):
     """``validate_data`` to float, naming ``categorical_features`` when a column is text."""
     try:
         return validate_data(estimator, X, y, dtype=[np.float32, np.float64],
-                             ensure_all_finite="allow-nan", **kwargs)
+                             ensure_all_finite=ensure_all_finite, **kwargs)
     except ValueError as exc:
         if "convert" not in str(exc) and "cast" not in str(exc):
             raise
@@ -222,12 +222,15 @@ def validate_predict_features(estimator, X):
     if encoder is not None and len(encoder.categorical_):
         X = validate_data(estimator, X, dtype=object, ensure_all_finite=False, reset=False)
         return encoder.transform(X)
-    X = _numeric_data(estimator, X, reset=False)
     if encoder is not None:
-        return encoder.transform(X)
-    if np.isnan(X).any():
+        return encoder.transform(_numeric_data(estimator, X, reset=False))
+    try:
+        # Finite X passes scikit-learn's one pass (a sum) over it.
+        return _numeric_data(estimator, X, reset=False, ensure_all_finite=True)
+    except ValueError as exc:
+        if "NaN" not in str(exc):
+            raise
         raise ValueError(
             "X has missing values (NaN), but the training data had none: the model "
             "has not learned how to treat them."
-        )
-    return X
+        ) from exc
