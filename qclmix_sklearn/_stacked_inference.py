@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._device import DEVICE_CHUNK_ROWS, row_chunks
+from ._device import DEVICE_CHUNK_ROWS, row_chunks, to_host
 from .nn import FeatureSelfAttention, QCLMixNet, QuantumEntanglement
 
 __all__ = ["FusedMembers", "fused_mean_proba"]
@@ -184,7 +184,7 @@ def fused_mean_proba(modules, X, offsets=None):
             out[start:start + len(x)].T.copy_(proba.sum(dim=0).div_(len(proba)))
         if not torch.isfinite(total) or not (on_cpu or fused.is_safe(float(largest))):
             return None
-        return out.cpu().numpy()
+        return to_host(out).numpy()
 
 
 def _probe_rows(X):

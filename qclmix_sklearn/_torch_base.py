@@ -22,7 +22,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
-from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks
+from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks, to_host
 from ._label_types import check_label_types
 from ._sample_weights import training_weights
 from ._shared_params import expand_shared_parameters
@@ -403,7 +403,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
                 out = forward(x)
                 chunks.append(out if isinstance(out, tuple) else (out,))
             # The outputs stay on the device until the last chunk: one copy back.
-            outputs = tuple(torch.cat(parts).cpu() for parts in zip(*chunks))
+            outputs = tuple(to_host(torch.cat(parts)) for parts in zip(*chunks))
         _check_finite_outputs(outputs, X)
         return outputs if len(outputs) > 1 else outputs[0]
 
