@@ -66,4 +66,36 @@ def test_the_diagnostic_drops_the_dataset_of_the_largest_difference():
     results = _results([0.3, 0.001, -0.002, 0.0], noise=0.02)  # one dataset carries the mean
     (row,) = decide.decide(results, "ref", ["var"])
     assert row[5] == "better"
-    assert row[6].endswith("noise (without d0)")
+    assert row[9].endswith("noise (without d0)")
+
+
+def _with_peer(results, peer_scores):
+    """``results`` plus a peer ``catboost`` whose every run on dataset d scores peer_scores[d]."""
+    rows = [dict(dataset=f"d{d}", model="catboost", fold=run % 3, seed=run // 3, f1_macro=score)
+            for d, score in enumerate(peer_scores) for run in range(6)]
+    return pd.concat([results, pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_robustness_is_the_mean_gap_to_the_best_peer_and_the_datasets_far_below_it():
+    results = _with_peer(_results([0.0, 0.0, 0.0]), [0.6, 0.8, 0.9])
+    results.loc[results.model == "ref", "f1_macro"] = 0.7
+    delta, far = decide.robustness(results, "ref", ["d0", "d1", "d2"])
+    assert delta == pytest.approx((0.1 - 0.1 - 0.2) / 3)
+    assert far == 2  # 0.1 and 0.2 below; the 0.1 above counts for nothing
+    assert decide.robustness(results, "ref", ["d0"]) == (pytest.approx(0.1), 0)
+    assert np.isnan(decide.robustness(results, "ref", ["d0"], peers=("tabm",))[0])
+
+
+def test_fewer_datasets_far_below_the_best_peer_within_noise_is_preferred():
+    # var is 0.1 above ref on d0 only (where ref is far below the peer): noise on the mean of
+    # 8 noisy datasets, but one dataset fewer far below the best peer.
+    shifts = [0.1] + [0.0] * 7
+    results = _with_peer(_results(shifts, noise=0.2, seed=3), [0.78] + [0.3] * 7)
+    results.loc[(results.model == "ref") & (results.dataset == "d0"), "f1_macro"] = 0.65
+    results.loc[(results.model == "var") & (results.dataset == "d0"), "f1_macro"] = 0.75
+    (row,) = decide.decide(results, "ref", ["var"])
+    assert row[5] == "noise"
+    assert row[7] == "1 → 0"
+    assert row[8] == "yes"
+    (row,) = decide.decide(results, "var", ["ref"])  # the other way round: more far below
+    assert (row[7], row[8]) == ("0 → 1", "no")

@@ -6,7 +6,15 @@ import pytest
 
 from qclmix_sklearn.bench import ResultStore, run_suite
 from qclmix_sklearn.bench._models import DEFAULT_LEVER_VARIANTS, IMPROVEMENT_ABLATIONS, LEVER_VARIANTS
-from qclmix_sklearn.bench._suites import DEV_DATASETS, PAPER_DATASETS, SUITES, load_dataset
+from qclmix_sklearn.bench._suites import (
+    DEV_ADDED_DATASETS,
+    DEV_DATASETS,
+    DEV_MIN15_BASES,
+    DEV_WIDE_DATASETS,
+    PAPER_DATASETS,
+    SUITES,
+    load_dataset,
+)
 from qclmix_sklearn.datasets import BenchmarkUnavailableError, list_keel, load_benchmark, load_keel
 from qclmix_sklearn.datasets import _load_keel
 from qclmix_sklearn.datasets._registry import BENCHMARKS_BY_NAME
@@ -59,11 +67,16 @@ def test_every_dev_dataset_loads_like_a_benchmark(dev):
         assert 1.8 < dev[name].imbalance_ratio < 54, name
 
 
-def test_dev_is_disjoint_from_the_papers_datasets(dev):
-    assert not set(DEV_DATASETS) & set(PAPER_DATASETS)
+@pytest.fixture(scope="module")
+def added():
+    return {name: load_keel(name) for name in DEV_ADDED_DATASETS}
+
+
+def test_dev_is_disjoint_from_the_papers_datasets(dev, added):
+    assert not set(DEV_DATASETS + DEV_ADDED_DATASETS) & set(PAPER_DATASETS)
     paper_shapes = {b.paper[:2] for b in BENCHMARKS_BY_NAME.values()}
     paper_shapes |= {(n, d - 1) for n, d in paper_shapes}  # the paper counts the label column
-    for name, bunch in dev.items():
+    for name, bunch in {**dev, **added}.items():
         assert (bunch.n_samples, bunch.n_features) not in paper_shapes, name
         # no KEEL file that a paper dataset is built from (ecoli3, abalone*, winequality-red*,
         # optdigits, satimage, penbased, vehicle, letter)
@@ -169,3 +182,49 @@ def test_dev_suite_runs_on_keel_data(tmp_path):
         assert store.datasets().loc["haberman", "n_samples"] == 306
     assert summary.counts == {"ok": 6}  # 3 folds x 2 seeds
     assert (frame["f1_macro"] > 0.4).all()
+
+
+def test_the_widened_dev_suite_names_binary_sets_with_more_than_15_minority_rows(dev, added):
+    sets = {**dev, **added}
+    binary = [name for name, bunch in sets.items() if bunch.n_classes == 2
+              and min(bunch.class_counts.values()) > 15]
+    assert sorted(DEV_MIN15_BASES) == sorted(binary)
+    suite = SUITES["dev-wide"]
+    assert suite.datasets == DEV_WIDE_DATASETS
+    assert len(DEV_WIDE_DATASETS) == 26 + len(binary) + 2 * 26 == len(set(DEV_WIDE_DATASETS))
+    assert suite.models[:2] == ["qclmix", "qclmix_paper"]
+
+
+def test_a_minority_variant_keeps_15_minority_rows_and_every_other_row(dev):
+    base = dev["pima"]
+    variant = load_dataset("pima@min15")
+    minority = min(base.class_counts, key=base.class_counts.get)
+    assert variant.class_counts[minority] == 15
+    majority = [label for label in base.class_counts if label != minority][0]
+    assert variant.class_counts[majority] == base.class_counts[majority]
+    assert variant.n_samples == len(variant.target) == len(variant.data)
+    assert variant.name == "pima@min15" and "subsampled to 15" in variant.notes[-1]
+    # the majority rows in the file's order, and the same draw every time
+    np.testing.assert_array_equal(variant.data[variant.target == majority],
+                                  base.data[base.target == majority])
+    np.testing.assert_array_equal(load_dataset("pima@min15").data, variant.data)
+
+
+def test_a_noise_variant_appends_fixed_standard_normal_columns(dev):
+    base, variant = dev["sonar"], load_dataset("sonar@noise10")
+    assert variant.data.shape == (base.n_samples, base.n_features + 10) == (
+        variant.n_samples, variant.n_features)
+    np.testing.assert_array_equal(variant.data[:, :base.n_features], base.data)
+    noise = variant.data[:, base.n_features:]
+    assert abs(noise.mean()) < 0.1 and 0.9 < noise.std() < 1.1
+    assert variant.feature_names[-1] == "noise_9"
+    np.testing.assert_array_equal(load_dataset("sonar@noise10").data, variant.data)
+    np.testing.assert_array_equal(variant.target, base.target)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("splice@min15", "binary datasets"), ("zoo-3@min15", "has 5 rows"),
+])
+def test_a_variant_that_does_not_apply_is_a_clear_error(name, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset(name)

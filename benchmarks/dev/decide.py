@@ -11,12 +11,20 @@ For each variant V against the reference R (the defaults), on the datasets where
 - over datasets, the mean Δ = mean_d Δ_d, its standard error SE = sqrt(Σ_d SE_d²) / n_datasets,
   and wins / ties / losses of V (a tie being |Δ_d| ≤ 0.005, the reports' rule);
 - the verdict: ``better`` when mean Δ > 2 SE, ``worse`` when mean Δ < −2 SE, else ``noise``;
+- the two robustness figures of SPEC §8, for the reference and the variant on the same datasets:
+  the mean difference to the best modern peer of each dataset (the peer with the highest mean
+  macro-F1 there, picked after the fact as the reports do) and the number of datasets more than
+  0.05 below it;
+- ``preferred``: ``yes`` when the variant is ``better``, or when it has fewer datasets far below
+  the best peer and is not ``worse`` (a model for imbalanced data is judged by its worst datasets
+  too), else ``no``;
 - beside it, as a diagnostic that is not part of the rule, the mean Δ and verdict without the
   dataset of the largest |Δ_d| (does one dataset carry the verdict?).
 
-The rule for the defaults (issue 13): an option stays a default only when undoing it (its
-ablation) is ``worse``; a lever becomes a default only when adding it is ``better``. Within noise,
-the simpler setting (the paper's, or the lever off) is kept.
+The rule for the defaults (issue 13, widened by issue 21 before any variant was measured with
+it): an option stays a default only when undoing it (its ablation) is not ``preferred``; a lever
+becomes a default only when adding it is ``preferred``. Otherwise the simpler setting (the
+paper's, or the lever off) is kept.
 """
 
 import argparse
@@ -26,10 +34,15 @@ import pandas as pd
 
 from qclmix_sklearn.bench._report import _markdown_table
 from qclmix_sklearn.bench._stats import TIE
+from qclmix_sklearn.bench._suites import PEERS, TUNED_PEERS
 from qclmix_sklearn.bench._store import read_successes
 
 #: Standard errors a mean difference must exceed to count as beyond the fold-to-fold noise.
 NOISE_SE = 2.0
+#: How far below the best peer a dataset's mean macro-F1 must be to count as a loss (SPEC §8).
+FAR_BELOW = 0.05
+#: The modern peers the robustness figures compare with (those of them the store has).
+PEER_MODELS = (*PEERS, *TUNED_PEERS)
 
 
 def paired_deltas(results, reference, variant):
@@ -61,8 +74,23 @@ def verdict(table):
     return mean, se, wins, n - wins - losses, losses, word
 
 
-def decide(results, reference, variants):
-    """Rows ``[variant, n datasets, mean Δ, SE, W/T/L, verdict, without the largest, per dataset]``."""
+def robustness(results, model, datasets, peers=PEER_MODELS):
+    """``(mean Δ to the best peer, datasets more than FAR_BELOW below it)`` of ``model``.
+
+    Over those of ``datasets`` where the model and a peer have results; NaN and 0 where none.
+    """
+    means = results[results["dataset"].isin(datasets)].groupby(
+        ["dataset", "model"])["f1_macro"].mean().unstack()
+    present = [peer for peer in peers if peer in means]
+    if model not in means or not present:
+        return np.nan, 0
+    delta = (means[model] - means[present].max(axis=1)).dropna()
+    return delta.mean(), int((delta < -FAR_BELOW).sum())
+
+
+def decide(results, reference, variants, peers=PEER_MODELS):
+    """Rows ``[variant, n datasets, mean Δ, SE, W/T/L, verdict, Δ to the best peer, far below,
+    preferred, without the largest, per dataset]``; robustness figures as ``reference → variant``."""
     rows = []
     for variant in variants:
         table = paired_deltas(results, reference, variant)
@@ -70,8 +98,13 @@ def decide(results, reference, variants):
         largest = table["delta"].abs().idxmax() if len(table) > 1 else None
         rest = verdict(table.drop(index=largest)) if largest is not None else verdict(table[:0])
         per_dataset = ", ".join(f"{d} {v:+.3f}" for d, v in table["delta"].items())
+        (ref_delta, ref_far), (var_delta, var_far) = (
+            robustness(results, model, table.index, peers) for model in (reference, variant))
+        preferred = word == "better" or (var_far < ref_far and word != "worse")
         rows.append([variant, len(table), f"{mean:+.4f}", f"{se:.4f}",
                      f"{wins}/{ties}/{losses}", word,
+                     f"{ref_delta:+.3f} → {var_delta:+.3f}", f"{ref_far} → {var_far}",
+                     "yes" if preferred else "no",
                      f"{rest[0]:+.4f} {rest[-1]} (without {largest})", per_dataset])
     return rows
 
@@ -90,6 +123,7 @@ def main(argv=None):
     variants = (args.models.split(",") if args.models else sorted(
         m for m in results["model"].unique() if m.startswith("qclmix_")))
     header = ["variant", "datasets", f"mean Δ vs {args.reference}", "SE", "W/T/L", "verdict",
+              "Δ to the best peer", f"datasets > {FAR_BELOW} below it", "preferred",
               "without the largest |Δ_d|", "Δ per dataset"]
     rows = decide(results, args.reference, variants)
     if args.brief:

@@ -6,6 +6,7 @@ from typing import Callable
 
 from ..baselines import list_baselines
 from ..datasets import list_benchmarks, load_benchmark, load_keel
+from ..datasets._variants import apply_variant, split_variant
 from ._models import DEFAULT_LEVER_VARIANTS, IMPROVEMENT_ABLATIONS, LEVER_VARIANTS, PAPER_VARIANTS
 
 PAPER_DATASETS = list_benchmarks()
@@ -32,6 +33,36 @@ DEV_DATASETS = [
     "german",
 ]
 
+#: The dev suite widened where QCLMix fails (SPEC §8, 2026-12): the sets above, 10 more KEEL sets
+#: (neither paper datasets nor derived from them), the binary ones with their minority subsampled
+#: to 15 rows, and every one with 10 and with 50 columns of noise (named variants, fixed seed; see
+#: :mod:`qclmix_sklearn.datasets._variants`). A suite of its own, so that the committed dev store
+#: stays what its command regenerates.
+DEV_ADDED_DATASETS = [
+    "kr-vs-k-zero_vs_fifteen",
+    "kr-vs-k-three_vs_eleven",
+    "kr-vs-k-zero-one_vs_draw",
+    "car-vgood",
+    "breast",
+    "saheart",
+    "bupa",
+    "bands",
+    "australian",
+    "mammographic",
+]
+#: The binary dev sets whose minority has more than 15 rows (tests/test_keel_loader.py checks it).
+DEV_MIN15_BASES = [
+    "new-thyroid1", "vowel0", "car-good", "flare-F", "kr-vs-k-zero_vs_eight",
+    "led7digit-0-2-4-5-6-7-8-9_vs_1", "segment0", "haberman", "pima", "sonar", "german",
+    "kr-vs-k-zero_vs_fifteen", "kr-vs-k-three_vs_eleven", "kr-vs-k-zero-one_vs_draw",
+    "car-vgood", "breast", "saheart", "bupa", "bands", "australian", "mammographic",
+]
+DEV_WIDE_DATASETS = [
+    *DEV_DATASETS, *DEV_ADDED_DATASETS,
+    *(f"{name}@min15" for name in DEV_MIN15_BASES),
+    *(f"{name}@noise{size}" for size in (10, 50) for name in DEV_DATASETS + DEV_ADDED_DATASETS),
+]
+
 #: The modern peers at their library defaults (SPEC §8).
 PEERS = ["catboost", "lightgbm", "realmlp", "tabm"]
 #: Peers with QCLMix's tuned decision rule. TabM's is left out: TabM is the slowest peer on the
@@ -44,9 +75,12 @@ def load_dataset(name, data_home=None, download=False):
 
     The ``load_dataset`` hook of the suites whose datasets are not all paper benchmarks.
     """
-    if name in PAPER_DATASETS:
-        return load_benchmark(name, data_home=data_home, download=download)
-    return load_keel(name)
+    base, _, _ = split_variant(name)
+    if base in PAPER_DATASETS:
+        bunch = load_benchmark(base, data_home=data_home, download=download)
+    else:
+        bunch = load_keel(base)
+    return apply_variant(bunch, name)
 
 
 #: Macro-F1 of QCL-MixNet reported by the paper (SPEC §7; checkpoint selected on the test set).
@@ -208,6 +242,24 @@ SUITES["dev"] = Suite(
     datasets=DEV_DATASETS,
     models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS,
             *DEFAULT_LEVER_VARIANTS, *PEERS, *TUNED_PEERS],
+    protocol="cv",
+    n_splits=3,
+    seeds=(0, 1),
+    timeout=2 * 3600.0,
+    load_dataset=load_dataset,
+)
+
+SUITES["dev-wide"] = Suite(
+    name="dev-wide",
+    description=(
+        "the dev suite widened where QCLMix fails (SPEC §8): the 16 dev datasets, 10 more KEEL "
+        "sets disjoint from the paper's, the binary ones with the minority subsampled to 15 rows "
+        "(name@min15) and every one with 10 and 50 noise columns (name@noise10, name@noise50), "
+        "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults and in the "
+        "paper's configuration, the 4 modern peers and the 3 tuned peers"
+    ),
+    datasets=DEV_WIDE_DATASETS,
+    models=["qclmix", "qclmix_paper", *PEERS, *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),
