@@ -7,7 +7,8 @@ numbers filled with the training median plus an indicator column, one-hot
 categories), the ``input_scaler_``, then every member, their mean
 probabilities and the decision with ``class_offsets_``
 (:mod:`~qclmix_sklearn._onnx_network`). Outputs, as skl2onnx classifiers':
-``label`` (int64 or string) and ``probabilities`` (float32).
+``label`` (int64 for integer or boolean ``classes_``, else string) and
+``probabilities`` (float32).
 
 Prediction's input checks do not become part of the graph: where
 ``predict`` refuses X (NaN in a numeric column that had none in ``fit``,
@@ -26,6 +27,7 @@ from skl2onnx.common.data_types import (
     Int64TensorType,
     StringTensorType,
 )
+from skl2onnx.common.utils_classifier import get_label_classes
 
 from ._classifier import QCLMixClassifier
 from ._onnx_network import insert_graph, network_graph
@@ -52,7 +54,9 @@ def register_onnx_converter():
     )
 
 
-def _label_type(classes):
+def _label_type(scope, model):
+    """The label's skl2onnx type, ONNX type and values: ``classes_`` (or 0..C-1 with ``nocl``)."""
+    classes = np.asarray(get_label_classes(scope, model))
     if classes.dtype.kind in "iub":
         return Int64TensorType, TensorProto.INT64, classes.astype(np.int64)
     if all(isinstance(c, str) for c in classes):
@@ -66,7 +70,7 @@ def _label_type(classes):
 def _shape_calculator(operator):
     model = operator.raw_operator
     rows = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = _label_type(model.classes_)[0]([rows])
+    operator.outputs[0].type = _label_type(operator.scope_inst, model)[0]([rows])
     operator.outputs[1].type = FloatTensorType([rows, len(model.classes_)])
 
 
@@ -78,7 +82,7 @@ def _convert(scope, operator, container):
     index = scope.get_unique_variable_name("class_index")
     insert_graph(network_graph(model, opset).graph, scope, container, [x],
                  [index, operator.outputs[1].full_name], opset)
-    _, onnx_type, classes = _label_type(model.classes_)
+    _, onnx_type, classes = _label_type(scope, model)
     names = _constant(scope, container, "classes", classes, onnx_type)
     container.add_node("Gather", [names, index], operator.outputs[0].full_name, axis=0,
                        name=scope.get_unique_operator_name("Gather"))

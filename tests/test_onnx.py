@@ -108,6 +108,13 @@ def test_a_mixed_frame_with_categories_and_missing_values():
     test.loc[:4, "city"] = "never seen"  # an unseen category: all zeros, as in fit's encoder
     test.loc[5:9, "holes"] = np.nan
     assert_reproduces(model, test, onnx_model)
+    # NaN in a column that had none in fit: predict refuses it, the graph gives NaN.
+    bad = frame.head(2).copy()
+    bad.loc[0, "num"] = np.nan
+    with pytest.raises(ValueError, match="had none in fit"):
+        model.predict_proba(bad)
+    _, proba = run(onnx_model, bad)
+    assert np.isnan(proba[0]).all() and np.isfinite(proba[1]).all()
 
 
 def test_a_pipeline_with_a_scaler_in_front():
@@ -115,10 +122,16 @@ def test_a_pipeline_with_a_scaler_in_front():
     X = 3 * X.astype(np.float64) + 1
     pipeline = make_pipeline(StandardScaler(), QCLMixClassifier(**TINY)).fit(X, y)
     assert_reproduces(pipeline, X)
-    # skl2onnx itself converts it once the converter is registered.
+    # skl2onnx itself converts it once the converter is registered, by default
+    # with its ZipMap: one {class: probability} per row.
     register_onnx_converter()
-    direct = skl2onnx.to_onnx(pipeline, X[:5], options={QCLMixClassifier: {"zipmap": False}})
-    assert_reproduces(pipeline, X, direct)
+    direct = skl2onnx.to_onnx(pipeline, X[:5])
+    session = onnxruntime.InferenceSession(direct.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    label, maps = session.run(None, onnx_inputs(direct, X))
+    np.testing.assert_array_equal(label, pipeline.predict(X))
+    proba = np.array([[row[c] for c in pipeline.classes_] for row in maps])
+    assert np.abs(proba - pipeline.predict_proba(X)).max() <= 1e-5
 
 
 def test_missing_packages_raise_an_import_error_saying_what_to_install(monkeypatch):
