@@ -8,12 +8,14 @@ over the members, and the class index decided with ``class_offsets_``.
 :func:`insert_graph` copies such a graph into the graph skl2onnx builds.
 """
 
+import collections
 import contextlib
 import copy
 import io
 import logging
 import warnings
 
+import numpy as np
 import torch
 from onnx import AttributeProto, helper, numpy_helper
 from torch import nn
@@ -81,7 +83,38 @@ def network_graph(model, opset):
             input_names=["x"], output_names=["index", "probabilities"],
             dynamic_shapes=({0: torch.export.Dim("rows")},), verbose=False,
         )
-    return program.model_proto
+    model_proto = program.model_proto  # a new proto at each access
+    _vector_products_as_matrix_products(model_proto.graph)
+    return model_proto
+
+
+def _vector_products_as_matrix_products(graph):
+    """Rewrite ``MatMul(h, v)`` by a constant vector ``v`` as ``Squeeze(MatMul(h, v[:, None]))``.
+
+    The QE layers' gates are such products (``projected @ sin(theta)``,
+    exported with ``sin(theta)`` folded into a constant). onnxruntime runs a
+    product by a one-column matrix as a GEMM, much faster than by a vector
+    (``benchmarks/perf/onnx_predict.py``); the values are the same sums.
+    """
+    uses = collections.Counter(name for node in graph.node for name in node.input)
+    # Constants that this product alone reads: reshaping them changes nothing else.
+    constants = {tensor.name: tensor for tensor in graph.initializer if uses[tensor.name] == 1}
+    last_axis = "qclmix_last_axis"
+    nodes = []
+    for node in graph.node:
+        nodes.append(node)
+        vector = constants.get(node.input[1]) if node.op_type == "MatMul" else None
+        if vector is None or len(vector.dims) != 1:
+            continue
+        vector.dims.append(1)  # (d,) -> (d, 1): the same data
+        product = node.output[0]
+        node.output[0] = f"{product}_column"
+        nodes.append(helper.make_node("Squeeze", [node.output[0], last_axis], [product]))
+    if len(nodes) > len(graph.node):
+        graph.initializer.append(numpy_helper.from_array(np.array([-1], dtype=np.int64),
+                                                         last_axis))
+        del graph.node[:]
+        graph.node.extend(nodes)
 
 
 @contextlib.contextmanager

@@ -59,9 +59,15 @@ def binary_ensemble():
 def test_the_default_ensemble_with_tuned_offsets_reproduces_predict(binary_ensemble):
     model, X = binary_ensemble
     assert len(model.nets_) == 3
-    assert_reproduces(model, X)
-    label, _ = run(to_onnx(model, X[:5]), X[:1])  # a single row
+    onnx_model = to_onnx(model, X[:5])
+    assert_reproduces(model, X, onnx_model)
+    label, _ = run(onnx_model, X[:1])  # a single row
     assert label.tolist() == model.predict(X[:1]).tolist()
+    # The QE gates' products by a vector run as products by a one-column matrix.
+    shapes = {t.name: list(t.dims) for t in onnx_model.graph.initializer}
+    constant_operands = [shapes[node.input[1]] for node in onnx_model.graph.node
+                         if node.op_type == "MatMul" and node.input[1] in shapes]
+    assert len(constant_operands) == 6 and all(len(s) == 2 for s in constant_operands)
 
 
 def test_the_paper_network_multiclass_string_labels_and_offsets_that_move_labels():
@@ -115,6 +121,13 @@ def test_a_mixed_frame_with_categories_and_missing_values():
         model.predict_proba(bad)
     _, proba = run(onnx_model, bad)
     assert np.isnan(proba[0]).all() and np.isfinite(proba[1]).all()
+
+
+def test_a_frame_of_categorical_columns_only():
+    frame, y = mixed_frame(n=60)
+    frame = frame[["colour", "city"]]
+    model = QCLMixClassifier(max_epochs=1, n_folds=None, random_state=0).fit(frame, y)
+    assert_reproduces(model, frame)
 
 
 def test_a_pipeline_with_a_scaler_in_front():
