@@ -1,7 +1,15 @@
 """QCL-MixNet for class-imbalanced tabular data, scikit-learn native."""
 
 from ._classifier import PAPER_PARAMS, QCLMixClassifier
+from ._onnx import onnx_inputs, register_onnx_converter, to_onnx
 
 __version__ = "0.1.0"
 
-__all__ = ["PAPER_PARAMS", "QCLMixClassifier", "__version__"]
+__all__ = [
+    "PAPER_PARAMS",
+    "QCLMixClassifier",
+    "__version__",
+    "onnx_inputs",
+    "register_onnx_converter",
+    "to_onnx",
+]

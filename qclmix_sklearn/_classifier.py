@@ -420,10 +420,16 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        # Offsets on each member's logits shift its log-probabilities alike
-        # (see NetEnsembleMixin._mean_proba); without them, predict_proba's argmax.
-        offsets = self.class_offsets_ if self.class_offsets_.any() else None
-        return self.classes_[self._mean_proba(X, offsets).argmax(axis=1)]
+        return self.classes_[self._mean_proba(X, self._decision_offsets()).argmax(axis=1)]
+
+    def _decision_offsets(self):
+        """``class_offsets_`` for ``predict``, or None when they are all 0.
+
+        Offsets on each member's logits shift its log-probabilities alike
+        (see NetEnsembleMixin._mean_proba); without them, predict is
+        predict_proba's argmax.
+        """
+        return self.class_offsets_ if self.class_offsets_.any() else None
 
     def _build_module(self, n_features, n_classes):
         return QCLMixNet(

@@ -115,6 +115,21 @@ def validate_prediction_data(estimator, X):
     return X if scaler is None else scaler.transform(X)
 
 
+def softmax_float64(logits, offsets=None):
+    """``softmax(logits + offsets)`` over the last dimension, in float64.
+
+    ``offsets`` (one per class, or None) shift the log-probabilities before
+    renormalising. Prediction and the ONNX export compute probabilities here.
+    """
+    logits = logits.double()
+    if offsets is not None:
+        logits = logits + torch.as_tensor(offsets, dtype=torch.float64)
+    # softmax written out: torch.softmax over a few classes is ~10x slower
+    # per row than these elementwise operations on a million rows.
+    proba = (logits - logits.amax(dim=-1, keepdim=True)).exp_()
+    return proba.div_(proba.sum(dim=-1, keepdim=True))
+
+
 def _check_finite_outputs(outputs, X):
     """Refuse X whose rows overflow the network, instead of returning NaN scores.
 
@@ -437,13 +452,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         ``offsets`` (one per class) are added to the logits first, which adds
         them to the log-probabilities before renormalising.
         """
-        logits = self._logits(X, net, validated).double()
-        if offsets is not None:
-            logits += torch.from_numpy(np.asarray(offsets, dtype=np.float64))
-        # softmax written out: torch.softmax over a few classes is ~10x slower
-        # per row than these elementwise operations on a million rows.
-        proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
-        return proba.div_(proba.sum(dim=1, keepdim=True)).numpy()
+        return softmax_float64(self._logits(X, net, validated), offsets).numpy()
 
     def predict(self, X):
         """Predicted class labels of X.
@@ -475,10 +484,13 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         if weights is not None:
             self.net_ = self._restore_net(weights)
 
-    def _restore_net(self, weights):
+    def _n_network_inputs(self):
+        """Columns the fitted network takes: X's, or those of ``feature_encoder_``."""
         encoder = getattr(self, "feature_encoder_", None)
-        n_inputs = self.n_features_in_ if encoder is None else encoder.n_outputs_
-        module = self._build_module(n_inputs, len(self.classes_))
+        return self.n_features_in_ if encoder is None else encoder.n_outputs_
+
+    def _restore_net(self, weights):
+        module = self._build_module(self._n_network_inputs(), len(self.classes_))
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
         net = TrainingNet(module=module, criterion=torch.nn.CrossEntropyLoss, device="cpu")
         net.initialize()
