@@ -51,7 +51,8 @@ def expected_calibration_error(bins):
     count = np.asarray(bins["count"], dtype=float)
     if count.sum() == 0:
         return None
-    gaps = [abs(a - c) if n else 0.0 for n, a, c in zip(count, bins["accuracy"], bins["confidence"])]
+    pairs = zip(count, bins["accuracy"], bins["confidence"])
+    gaps = [abs(a - c) if n else 0.0 for n, a, c in pairs]
     return float(np.dot(count, gaps) / count.sum())
 
 
@@ -63,7 +64,11 @@ def pool_calibration_bins(many):
         sums = np.sum([[v * n if n else 0.0 for v, n in zip(b[key], b["count"])] for b in many], 0)
         return [float(s / n) if n else None for s, n in zip(sums, count)]
 
-    return {"count": count.tolist(), "confidence": pooled("confidence"), "accuracy": pooled("accuracy")}
+    return {
+        "count": count.tolist(),
+        "confidence": pooled("confidence"),
+        "accuracy": pooled("accuracy"),
+    }
 
 
 def probability_scores(y_true, proba, classes):
