@@ -185,8 +185,8 @@ def reliability_figure(panels, path):
                 confidence, accuracy, s=10 + 300 * count[filled] / count.sum(),
                 color=line.get_color(), alpha=0.7,
             )
-        axis.set_xlim(0, 1)
-        axis.set_ylim(0, 1)
+        axis.set_xlim(0, 1.02)
+        axis.set_ylim(-0.02, 1.02)  # markers at accuracy 0 or 1 stay whole
         axis.set_xlabel("mean confidence of the top label")
         axis.set_ylabel("accuracy")
         axis.set_title(f"{title} (test part)")
