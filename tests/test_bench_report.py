@@ -187,3 +187,65 @@ def test_a_difference_that_rounds_to_zero_has_no_sign():
     assert [_signed(v) for v in (-1e-5, 0.0, 0.0213, -0.0213)] == [
         "0.000", "0.000", "+0.021", "-0.021"]
     assert _signed(np.nan) == "—"
+
+
+#: 15 calibration bins with rows in the two most confident ones
+BINS = {
+    "count": [0] * 13 + [10, 30],
+    "confidence": [None] * 13 + [0.9, 0.97],
+    "accuracy": [None] * 13 + [0.8, 0.9],
+}
+
+
+def _with_probabilities(row, loss):
+    return row | {
+        "log_loss": loss,
+        "brier_score": loss / 2,
+        "ece": loss / 10,
+        "average_precision_macro": 1 - loss,
+        "roc_auc_macro": 1 - loss,
+        "calibration_bins": BINS,
+    }
+
+
+def test_threshold_free_metrics_are_ranked_and_missing_in_older_rows(store, tmp_path):
+    # xgboost has the lowest log-loss, Brier and ECE and the highest AP and ROC-AUC; knn the
+    # opposite; mlp's rows are older (stored without them)
+    for dataset in DATASETS:
+        for model, loss in {"qclmix": 0.3, "xgboost": 0.2, "knn": 0.5}.items():
+            row = _row(dataset, model, "paper", 0, 42, MODELS[model])
+            store.add(_with_probabilities(row, loss))
+    out = tmp_path / "r"
+    text = build_report(store, out, protocols=["paper"], tsne=False).read_text()
+    section = text.split("### Threshold-free metrics")[1].split("\n### ")[0]
+    assert "models without these metrics (no `predict_proba`, or every job stored" in section
+    assert "existed): mlp" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows[1:4] == [
+        "| xgboost | 1.00 | 1.00 | 1.00 | 1.00 | 1.00 |",
+        "| qclmix | 2.00 | 2.00 | 2.00 | 2.00 | 2.00 |",
+        "| knn | 3.00 | 3.00 | 3.00 | 3.00 | 3.00 |",
+    ]
+    assert rows[4] == "| datasets (N) | 4 | 4 | 4 | 4 | 4 |"
+    ecoli = text.split("#### ecoli")[1].split("####")[0]
+    assert "| xgboost | 1 | 0.800 | 0.800 | 0.200 | 0.100 | 0.020 |" in ecoli
+    assert "| mlp | 0 | — | — | — | — | — |" in ecoli  # missing, never 0
+    assert "Reliability of qclmix against xgboost, knn" in section  # no peer ran: the best two
+    assert (out / "paper_fig6_reliability.png").stat().st_size > 1000
+    # with a modern peer, QCLMix is drawn against it
+    store.add(_with_probabilities(_row("glass", "catboost", "paper", 0, 42, 0.7), 0.4))
+    text = build_report(store, out, protocols=["paper"], tsne=False).read_text()
+    assert "Reliability of qclmix against catboost (" in text
+
+
+def test_report_on_a_store_without_the_new_columns(store, tmp_path, monkeypatch):
+    # as a store written before the threshold-free metrics reads when it is not migrated
+    new = ["average_precision_macro", "roc_auc_macro", "log_loss", "brier_score", "ece",
+           "calibration_bins"]
+    results = ResultStore.results
+    monkeypatch.setattr(
+        ResultStore, "results", lambda self, status=None: results(self, status).drop(columns=new)
+    )
+    text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    assert "No job of this protocol stored them" in text
+    assert "| **qclmix** | 1 |" in text.split("#### ecoli")[1]

@@ -1,5 +1,6 @@
 """The runner on tiny fake suites: statuses, resume, time limit, honesty of the splits, Dask."""
 
+import json
 import subprocess
 import sys
 
@@ -152,6 +153,21 @@ def test_metrics_are_recorded_with_both_f1_definitions(tmp_path):
     p, r = row["precision_macro"], row["recall_macro"]
     assert row["f1_paper"] == pytest.approx(2 * p * r / (p + r))
     assert '"scikit-learn"' in row["versions"]
+
+
+def test_threshold_free_metrics_are_stored_for_models_with_predict_proba(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        run_suite(fake_suite(models=["lr", "recorder"], datasets=["three"]), store, progress=False)
+        frame = store.results().set_index("model")
+    lr, recorder = frame.loc["lr"], frame.loc["recorder"]
+    for column in ("average_precision_macro", "roc_auc_macro", "brier_score", "ece"):
+        assert 0 <= lr[column] <= 2
+    assert lr["log_loss"] > 0
+    bins = json.loads(lr["calibration_bins"])
+    assert sum(bins["count"]) == lr["n_test"] and len(bins["count"]) == 15
+    # RowRecorder has no predict_proba: missing, never 0, and the job still succeeds
+    assert recorder["status"] == "ok"
+    assert recorder[["log_loss", "ece", "calibration_bins"]].isna().all()
 
 
 def test_warnings_are_stored_with_the_result(tmp_path):

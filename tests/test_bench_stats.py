@@ -115,3 +115,10 @@ def test_paper_variant_of_the_global_test(table):
     )
     assert (result.n_datasets, result.n_models) == (2, 4)
     assert np.isnan(metrics_as_blocks_friedman({"f1_macro": table}).statistic)
+
+
+def test_rank_direction():
+    table = pd.DataFrame({"a": [0.9, 0.2], "b": [0.5, 0.5], "c": [0.1, 0.5]}, index=["d0", "d1"])
+    assert rank_table(table).loc["d0"].tolist() == [1, 2, 3]  # larger is better
+    assert rank_table(table).loc["d1"].tolist() == [3, 1.5, 1.5]  # ties share their ranks
+    assert rank_table(table, lower_is_better=True).loc["d0"].tolist() == [3, 2, 1]  # a log-loss

@@ -105,6 +105,8 @@ def test_older_store_gets_new_columns(tmp_path):
         store.add(_result(model="new", warnings=["UserWarning: x"]))
         frame = store.results().set_index("model")
     assert frame.loc["new", "warnings"] == '["UserWarning: x"]' and frame.loc["m", "status"] == "ok"
+    # the threshold-free metrics: added, and missing (never 0) in the older row
+    assert frame.loc[["m"], ["log_loss", "ece", "calibration_bins"]].isna().all(axis=None)
 
 
 def test_corrupted_store_is_refused_with_its_name(tmp_path):

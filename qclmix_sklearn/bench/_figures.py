@@ -1,4 +1,4 @@
-"""The report's figures (paper Figs. 2–5 and a critical-difference diagram), saved as PNG.
+"""The report's figures (paper Figs. 2–5, a critical-difference and a reliability diagram), as PNG.
 
 Figures are built with ``matplotlib.figure.Figure`` (Agg canvas), never through pyplot's global
 state, so building a report works headless and does not touch the caller's backend.
@@ -166,4 +166,29 @@ def cd_figure(average_ranks, cd, path, title="Critical difference diagram"):
     for level, (i, j) in enumerate(cliques):
         y = top + 0.15 + 0.1 * level
         axis.hlines(y, x(values[i]) - 0.03, x(values[j]) + 0.03, color="tab:red", linewidth=3)
+    figure.savefig(path, dpi=120)
+
+
+def reliability_figure(panels, path):
+    """Reliability diagrams: per confidence bin, the accuracy of the top-label prediction against
+    its mean confidence (``panels``: (title, {label: calibration bins}) pairs)."""
+    figure, axes = _panels(len(panels))
+    for axis, (title, curves) in zip(axes, panels):
+        axis.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=0.8)
+        for label, bins in curves.items():
+            count = np.asarray(bins["count"], dtype=float)
+            filled = count > 0
+            confidence = np.asarray(bins["confidence"], dtype=float)[filled]
+            accuracy = np.asarray(bins["accuracy"], dtype=float)[filled]
+            (line,) = axis.plot(confidence, accuracy, linewidth=1.2, label=label)
+            axis.scatter(
+                confidence, accuracy, s=10 + 300 * count[filled] / count.sum(),
+                color=line.get_color(), alpha=0.7,
+            )
+        axis.set_xlim(0, 1.02)
+        axis.set_ylim(-0.02, 1.02)  # markers at accuracy 0 or 1 stay whole
+        axis.set_xlabel("mean confidence of the top label")
+        axis.set_ylabel("accuracy")
+        axis.set_title(f"{title} (test part)")
+        axis.legend(fontsize="small", loc="upper left")
     figure.savefig(path, dpi=120)

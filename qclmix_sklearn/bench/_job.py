@@ -30,6 +30,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ._claims import process_alive
 from ._missing_extra import is_missing_extra
+from ._probability_metrics import score_probabilities
 from ._suite_file import SuiteModules
 
 _VERSION_PACKAGES = (
@@ -203,6 +204,9 @@ def _execute(job, result):
         y_pred = estimator.predict(X_test)
         result["predict_time"] = time.perf_counter() - start
         result.update(scores(y_test, y_pred))
+        # threshold-free metrics from predict_proba (none for a model without it), after the
+        # predict timing so that they never count in it
+        result.update(score_probabilities(estimator, X_test, y_test))
         if job.param_grid:
             result["best_params"] = estimator.best_params_
             estimator = estimator.best_estimator_

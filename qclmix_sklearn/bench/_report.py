@@ -9,10 +9,13 @@ import pandas as pd
 
 from ..baselines import list_peers
 from . import _figures
+from ._markdown import fmt as _fmt, markdown_table as _markdown_table, pvalue as _pvalue
 from ._models import QCLMIX_VARIANTS
+from ._probability_report import per_dataset_lines, probability_section, with_probability_columns
 from ._stats import (
     METRICS,
     TIE,
+    complete_block,
     friedman_test,
     global_friedman,
     holm,
@@ -42,12 +45,6 @@ _PROTOCOL_TEXT = {
 }
 
 
-def _fmt(value, digits=3):
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "—" if value is None or np.isnan(value) else ("∞" if value > 0 else "−∞")
-    return f"{value:.{digits}f}"
-
-
 def _signed(value, digits=3):
     """``value`` with its sign, zero when it rounds to zero (never "-0.000")."""
     value = round(value, digits) + 0.0  # -0.0 + 0.0 is 0.0; NaN and ±inf pass through
@@ -67,18 +64,6 @@ def _test_row(label, result):
     ]
 
 
-def _pvalue(p):
-    if p is None or not np.isfinite(p):
-        return "—"
-    return f"{p:.2e}" if p < 1e-3 else f"{p:.4f}"
-
-
-def _markdown_table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _is_baseline(model):
     return model not in QCLMIX_VARIANTS
 
@@ -86,26 +71,6 @@ def _is_baseline(model):
 def _main_models(table):
     """The baselines, QCLMix and QCLMix as in the paper: the models that are ranked and tested."""
     return table[[m for m in table.columns if _is_baseline(m) or m in (CONTROL, PAPER_CONTROL)]]
-
-
-def _block(table):
-    """A complete datasets × models block: drop mostly-missing models, then gappy datasets."""
-    notes = []
-    if table.empty:
-        return table, notes
-    sparse = [m for m in table.columns if table[m].isna().mean() > 0.5]
-    if sparse:
-        notes.append(
-            "models left out of the tests (results on at most half of the datasets): "
-            + ", ".join(sparse)
-        )
-    table = table.drop(columns=sparse)
-    gappy = table.index[table.isna().any(axis=1)].tolist()
-    if gappy:
-        notes.append(
-            f"datasets left out of the tests (a model has no result there): {', '.join(gappy)}"
-        )
-    return table.dropna(axis=0, how="any"), notes
 
 
 def _every_dataset_ranks(table, block):
@@ -151,6 +116,7 @@ def _per_dataset_section(ok, dataset, info):
         rows.append(cells)
     labels = ["model", "runs", *METRICS.values(), "fit s", "predict s"]
     lines.append(_markdown_table(labels, rows))
+    lines += per_dataset_lines(part, order, CONTROL)
     return lines
 
 
@@ -211,7 +177,7 @@ def _tests_section(ok, protocol, out, prefix, posthoc, alpha, figures):
     lines = []
     tables = {metric: _main_models(score_table(ok, metric, protocol)) for metric in METRICS}
     full_f1 = tables["f1_macro"]
-    block, notes = _block(full_f1)
+    block, notes = complete_block(full_f1)
     lines += [f"- {note}" for note in notes]
     if block.shape[0] < 2 or block.shape[1] < 3:
         lines.append(
@@ -373,7 +339,8 @@ def _latest(results):
 
 def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
     out.mkdir(parents=True, exist_ok=True)
-    results = store.results()
+    # a store written before the threshold-free metrics existed: missing there, never 0
+    results = with_probability_columns(store.results())
     if suites:
         results = results[results["suite"].isin(suites)]
     results, superseded = _latest(results)
@@ -447,6 +414,7 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
         lines += ["", "### Ranks and statistical tests (QCLMix and the baselines)", ""]
         lines += _tests_section(done, protocol, out, prefix, posthoc, alpha, figures)
         main = _main_models(table)
+        lines += probability_section(done, list(main.columns), CONTROL, out, prefix, figures)
         if main.shape[1] > 1:
             name = f"{prefix}fig3_boxplots.png"
             _figures.box_figure(main, tasks, out / name)

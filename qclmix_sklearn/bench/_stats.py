@@ -35,9 +35,36 @@ def complete_cases(table):
     return table.dropna(axis=0, how="any")
 
 
-def rank_table(table):
-    """Rank of every model on every dataset, 1 = best, ties get their average rank."""
-    return table.rank(axis=1, ascending=False, method="average")
+def complete_block(table):
+    """The complete datasets × models block of the tests, and notes on what it leaves out.
+
+    Models with a result on at most half of the datasets are dropped first, then the datasets where
+    a remaining model has none.
+    """
+    notes = []
+    if table.empty:
+        return table, notes
+    sparse = [m for m in table.columns if table[m].isna().mean() > 0.5]
+    if sparse:
+        notes.append(
+            "models left out of the tests (results on at most half of the datasets): "
+            + ", ".join(sparse)
+        )
+    table = table.drop(columns=sparse)
+    gappy = table.index[table.isna().any(axis=1)].tolist()
+    if gappy:
+        notes.append(
+            f"datasets left out of the tests (a model has no result there): {', '.join(gappy)}"
+        )
+    return table.dropna(axis=0, how="any"), notes
+
+
+def rank_table(table, lower_is_better=False):
+    """Rank of every model on every dataset, 1 = best, ties get their average rank.
+
+    The best is the largest value, or with ``lower_is_better`` the smallest (e.g. a log-loss).
+    """
+    return table.rank(axis=1, ascending=lower_is_better, method="average")
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._claims import CLAIMS_SCHEMA, IS_KEY, KEY_COLUMNS, Claims
+from ._probability_metrics import BINS_COLUMN, PROBABILITY_METRICS
 
 DEFAULT_DB = "qclmix-results.sqlite"
 
@@ -30,9 +31,13 @@ METRIC_COLUMNS = (
     "recall_macro",
     "f1_macro",
     "f1_paper",
+    # from predict_proba: NULL for a model without it, and in rows stored before they existed
+    *PROBABILITY_METRICS,
 )
 
-_SCHEMA = """
+_PROBABILITY_SCHEMA = "\n    ".join(f"{column} REAL," for column in PROBABILITY_METRICS)
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS results (
     dataset TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -48,6 +53,8 @@ CREATE TABLE IF NOT EXISTS results (
     recall_macro REAL,
     f1_macro REAL,
     f1_paper REAL,
+    {_PROBABILITY_SCHEMA}
+    {BINS_COLUMN} TEXT,
     fit_time REAL,
     predict_time REAL,
     n_train INTEGER,
@@ -88,6 +95,7 @@ _RESULT_COLUMNS = (
     "status",
     "error",
     *METRIC_COLUMNS,
+    BINS_COLUMN,
     "fit_time",
     "predict_time",
     "n_train",
