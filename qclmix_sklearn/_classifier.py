@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._class_offsets import tune_class_offsets
 from ._ensemble import NetEnsembleMixin
+from ._input_scale import check_trainable_scale
 from ._layer_sizes import LayerSizes
 from ._mixup import KNNMixup
 from ._robust_scaling import RobustSmoothClipScaler
@@ -353,9 +354,12 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
 
         Prediction applies it in ``validate_prediction_data``, which every
         prediction path calls; the training data is scaled once, here.
+        Unscaled X too large to train on is refused here (see
+        :func:`~qclmix_sklearn._input_scale.check_trainable_scale`).
         """
         self.input_scaler_ = None
         if self.input_scaling is None:
+            check_trainable_scale(self, X)
             return X
         self.input_scaler_ = RobustSmoothClipScaler().fit(X)
         return self.input_scaler_.transform(X)
