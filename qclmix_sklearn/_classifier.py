@@ -15,6 +15,7 @@ from ._class_offsets import tune_class_offsets
 from ._ensemble import NetEnsembleMixin
 from ._input_scale import check_trainable_scale
 from ._layer_sizes import LayerSizes
+from ._metric_parts import check_metric_parts
 from ._mixup import KNNMixup
 from ._robust_scaling import RobustSmoothClipScaler
 from ._stacked_fit import can_stack, fit_stacked
@@ -194,7 +195,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         ``MultiSimilarityLoss()``) replaces both terms and is called as
         ``loss(embedding, labels, miner(embedding, labels))`` on the 8-d
         embedding (losses with their own parameters, such as proxies, need
-        ``embedding_size=8``). Each fit trains a fresh copy. pml's losses
+        ``embedding_size=8``; ``fit`` first tries a copy on a small batch and
+        names the parameter if it fails). Each fit trains a fresh copy. pml's losses
         take no sample weights: with them, weights reach the focal-variance
         term and the epoch selection only.
     miner : None or a pytorch-metric-learning miner, default=None
@@ -451,6 +453,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
             label_smoothing=self.label_smoothing, logit_offsets=offsets,
         )
         common = dict(alpha=self.loss_alpha, metric_group_size=self.group_size)
+        check_metric_parts(self.metric_loss, self.miner, n_classes, _EMBEDDING_DIM)
         # Deep copies: every fit (and ensemble member) trains its own pml
         # objects, never the estimator's parameters (some hold state or weights).
         miner = copy.deepcopy(self.miner)
