@@ -1,5 +1,7 @@
 """pytorch-metric-learning losses and miners as the metric part of the hybrid loss."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -151,3 +153,33 @@ def test_the_trial_of_the_pml_objects_leaves_a_valid_fit_unchanged(make_params, 
     monkeypatch.setattr(classifier_module, "check_metric_parts", lambda *args: None)
     unchecked = QCLMixClassifier(**ONE_NET, **make_params()).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(checked, unchecked)
+
+
+def skops_round_trip(model):
+    sio = pytest.importorskip("skops.io")
+    saved = sio.dumps(model)
+    return sio.loads(saved, trusted=sio.get_untrusted_types(data=saved))
+
+
+@pytest.mark.parametrize("round_trip", [skops_round_trip, lambda m: pickle.loads(pickle.dumps(m))],
+                         ids=["skops", "pickle"])
+@pytest.mark.parametrize("make_loss", [
+    lambda: pml_losses.NTXentLoss(temperature=0.1),  # holds a bound method of itself
+    lambda: pml_losses.ProxyAnchorLoss(num_classes=2, embedding_size=8),  # holds tensors
+], ids=["NTXentLoss", "ProxyAnchorLoss"])
+def test_models_with_pml_objects_save_and_load_fitted_or_not(make_loss, round_trip):
+    X, y = data()
+    model = QCLMixClassifier(**ONE_NET, metric_loss=make_loss(),
+                             miner=pml_miners.MultiSimilarityMiner(epsilon=0.2))
+    restored = round_trip(model)
+    loss = restored.metric_loss
+    assert type(loss) is type(model.metric_loss) and restored.miner.epsilon == 0.2
+    assert loss.state_dict().keys() == model.metric_loss.state_dict().keys()
+    for name, value in model.metric_loss.state_dict().items():
+        assert torch.equal(loss.state_dict()[name], value), name
+    # the restored parameters train the same model
+    expected = model.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(restored.fit(X, y).predict_proba(X), expected)
+    fitted = round_trip(model)
+    np.testing.assert_array_equal(fitted.predict_proba(X), expected)
+    assert model.metric_loss.training and hasattr(model, "net_")  # saving changed nothing
