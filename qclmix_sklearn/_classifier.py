@@ -148,7 +148,9 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         range and smoothly clipped to (-3, 3) by ``x / sqrt(1 + (x / 3)^2)``
         (see :class:`~qclmix_sklearn._robust_scaling.RobustSmoothClipScaler`),
         fitted on the data given to ``fit`` and applied to every prediction.
-        ``None`` (paper): X is used as given.
+        ``None`` (paper): X is used as given; ``fit`` then refuses a value
+        whose square overflows float32 (training squares activations),
+        naming its row and column.
     numerical_embedding : {None, 'periodic'}, default=None
         ``'periodic'``: RealMLP-TD's periodic embedding (PBLD) of every feature
         after the attention, ``numerical_embedding_size`` learnt values per
