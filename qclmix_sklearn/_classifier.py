@@ -13,7 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._class_offsets import tune_class_offsets
 from ._ensemble import NetEnsembleMixin
+from ._input_scale import check_trainable_scale
 from ._layer_sizes import LayerSizes
+from ._metric_parts import check_metric_parts
 from ._mixup import KNNMixup
 from ._robust_scaling import RobustSmoothClipScaler
 from ._stacked_fit import can_stack, fit_stacked
@@ -146,7 +148,9 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         range and smoothly clipped to (-3, 3) by ``x / sqrt(1 + (x / 3)^2)``
         (see :class:`~qclmix_sklearn._robust_scaling.RobustSmoothClipScaler`),
         fitted on the data given to ``fit`` and applied to every prediction.
-        ``None`` (paper): X is used as given.
+        ``None`` (paper): X is used as given; ``fit`` then refuses a value
+        whose square overflows float32 (training squares activations),
+        naming its row and column.
     numerical_embedding : {None, 'periodic'}, default=None
         ``'periodic'``: RealMLP-TD's periodic embedding (PBLD) of every feature
         after the attention, ``numerical_embedding_size`` learnt values per
@@ -193,7 +197,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         ``MultiSimilarityLoss()``) replaces both terms and is called as
         ``loss(embedding, labels, miner(embedding, labels))`` on the 8-d
         embedding (losses with their own parameters, such as proxies, need
-        ``embedding_size=8``). Each fit trains a fresh copy. pml's losses
+        ``embedding_size=8``; ``fit`` first tries a copy on a small batch and
+        names the parameter if it fails). Each fit trains a fresh copy. pml's losses
         take no sample weights: with them, weights reach the focal-variance
         term and the epoch selection only.
     miner : None or a pytorch-metric-learning miner, default=None
@@ -353,9 +358,12 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
 
         Prediction applies it in ``validate_prediction_data``, which every
         prediction path calls; the training data is scaled once, here.
+        Unscaled X too large to train on is refused here (see
+        :func:`~qclmix_sklearn._input_scale.check_trainable_scale`).
         """
         self.input_scaler_ = None
         if self.input_scaling is None:
+            check_trainable_scale(self, X)
             return X
         self.input_scaler_ = RobustSmoothClipScaler().fit(X)
         return self.input_scaler_.transform(X)
@@ -453,6 +461,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
             label_smoothing=self.label_smoothing, logit_offsets=offsets,
         )
         common = dict(alpha=self.loss_alpha, metric_group_size=self.group_size)
+        check_metric_parts(self.metric_loss, self.miner, n_classes, _EMBEDDING_DIM)
         # Deep copies: every fit (and ensemble member) trains its own pml
         # objects, never the estimator's parameters (some hold state or weights).
         miner = copy.deepcopy(self.miner)

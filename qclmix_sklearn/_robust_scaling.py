@@ -88,6 +88,16 @@ class RobustSmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        scaled = (X - self.center_.astype(X.dtype)) * self.scale_.astype(X.dtype)
         inverse_square = X.dtype.type(1.0 / self.max_abs_value ** 2)
-        return scaled / np.sqrt(X.dtype.type(1.0) + inverse_square * scaled ** 2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (X - self.center_.astype(X.dtype)) * self.scale_.astype(X.dtype)
+            square = scaled ** 2
+            clipped = scaled / np.sqrt(X.dtype.type(1.0) + inverse_square * square)
+        # Where the square overflows (|x| > 1.8e19 in float32), x / sqrt(1 + x^2 / m^2)
+        # is +-m to the dtype's precision (x itself without clipping); the formula
+        # would give 0 (or NaN).
+        huge = np.isinf(square)
+        if huge.any():
+            clipped[huge] = (scaled[huge] if np.isinf(self.max_abs_value)
+                             else np.copysign(self.max_abs_value, scaled[huge]))
+        return clipped

@@ -36,6 +36,11 @@ def training_weights(sample_weight, class_weight, X, y, classes):
     if class_weight is not None:
         weight = weight * compute_sample_weight(class_weight, classes[y])
     weighted = np.unique(y[weight > 0])
+    if len(weighted) == 0:  # scikit-learn < 1.7 lets all-zero sample weights through
+        raise ValueError(
+            "sample_weight and class_weight give every row weight 0; they must hold at "
+            "least one non-zero number (on rows of 2 classes or more)."
+        )
     if len(weighted) < 2:
         raise ValueError(
             "sample_weight and class_weight leave positive weight on a single class "

@@ -25,6 +25,33 @@ __all__ = [
 ]
 
 
+def _is_time_dtype(dtype):
+    return (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype)
+    )
+
+
+def _check_no_time_columns(estimator, X):
+    """Refuse a DataFrame's date, time-delta and period columns, naming them.
+
+    numpy cannot hold them in one array with other columns (its
+    ``DTypePromotionError`` names neither the column nor a remedy).
+    """
+    if not hasattr(X, "dtypes") or not hasattr(X, "columns"):
+        return
+    times = [(column, dtype) for column, dtype in zip(X.columns, X.dtypes)
+             if _is_time_dtype(dtype)]
+    if times:
+        named = ", ".join(f"{column!r} ({dtype})" for column, dtype in times)
+        raise ValueError(
+            f"X has date or time column(s) {named}, which {type(estimator).__name__} "
+            "cannot take: convert them to numbers (e.g. the timestamp, or year, month "
+            "and day of week), or to strings to treat them as categories."
+        )
+
+
 def _is_categorical_dtype(dtype):
     return (
         isinstance(dtype, pd.CategoricalDtype)
@@ -203,6 +230,7 @@ def validate_fit_features(estimator, X, y):
     fitted :class:`TabularEncoder` (float64). Sparse X is refused by
     ``validate_data``; infinity is refused in any case.
     """
+    _check_no_time_columns(estimator, X)
     mask = categorical_mask(estimator.categorical_features, X)
     if mask is None:
         X, y = _numeric_data(estimator, X, y, ensure_min_samples=2)
@@ -219,6 +247,7 @@ def validate_fit_features(estimator, X, y):
 def validate_predict_features(estimator, X):
     """``validate_data(reset=False)`` for prediction, with the encoding learnt in ``fit``."""
     encoder = getattr(estimator, "feature_encoder_", None)
+    _check_no_time_columns(estimator, X)
     if encoder is not None and len(encoder.categorical_):
         X = validate_data(estimator, X, dtype=object, ensure_all_finite=False, reset=False)
         return encoder.transform(X)

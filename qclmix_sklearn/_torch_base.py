@@ -24,6 +24,7 @@ from skorch.helper import predefined_split
 from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
 from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks, to_host
 from ._label_types import check_label_types
+from ._plain_modules import modules_from_plain, modules_to_plain
 from ._sample_weights import training_weights
 from ._shared_params import expand_shared_parameters
 from ._tabular_encoding import validate_fit_features, validate_predict_features
@@ -471,8 +472,9 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     # -- persistence -----------------------------------------------------------
     def __getstate__(self):
         # Keep the fitted networks as plain numpy weights so that pickle files
-        # and skops' safe format need no torch or skorch objects.
-        state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
+        # and skops' safe format need no torch or skorch objects; modules held
+        # by parameters (pml losses) as plain copies (see _plain_modules).
+        state = modules_to_plain(super().__getstate__())  # a copy: object's is __dict__
         net = state.pop("net_", None)
         if net is not None:
             state["_module_weights"] = _numpy_weights(net)
@@ -480,7 +482,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         weights = state.pop("_module_weights", None)
-        super().__setstate__(state)
+        super().__setstate__(modules_from_plain(state))
         if weights is not None:
             self.net_ = self._restore_net(weights)
 

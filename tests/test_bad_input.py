@@ -1,6 +1,7 @@
 """Bad input: a clear error naming the problem, or a correct fit. Never NaN or a hang."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -175,9 +176,22 @@ def test_extreme_imbalance_1000_to_1():
 
 def test_a_non_finite_loss_stops_training_with_an_error_that_says_so():
     X, y = blobs()
-    # Unscaled features of this size overflow inside the network (q . k ~ 1e60).
+    # Steps of this size throw the weights beyond float32 within the first epochs.
     with pytest.raises(FloatingPointError, match="non-finite"):
-        QCLMixClassifier(**FAST).fit(X * 1e30, y)
+        QCLMixClassifier(**FAST, lr=1e30, max_lr=None).fit(X, y)
+
+
+def test_finite_but_huge_input_in_fit_is_refused_up_front_naming_row_and_column():
+    X, y = blobs()
+    X[3, 1] = -1e20  # its square overflows float32 in training (BatchNorm's variance)
+    message = "too large for the network.*row 3, column 1, .*1e\\+20.*input_scaling="
+    with pytest.raises(ValueError, match=message):
+        QCLMixClassifier(**FAST).fit(X, y)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(colour=["red", "blue"] * 30)
+    with pytest.raises(ValueError, match="row 3, column 'b'"):
+        QCLMixClassifier(**FAST).fit(frame, y)
+    # the robust scaling bounds every column: the same data trains
+    fit_ok(X, y, input_scaling="robust_smooth_clip")
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,32 @@ def test_bad_categorical_features_are_named(spec, message):
         QCLMixClassifier(**TINY, categorical_features=spec).fit(frame, y)
 
 
+@pytest.mark.parametrize("times", [
+    pd.date_range("2020-01-01", periods=60), pd.date_range("2020-01-01", periods=60, tz="UTC"),
+    pd.timedelta_range("1D", periods=60), pd.period_range("2020-01", periods=60, freq="M"),
+])
+@pytest.mark.parametrize("with_categories", [False, True])
+def test_a_date_or_time_column_is_refused_naming_it(times, with_categories):
+    frame, y = mixed_frame()
+    frame = frame if with_categories else frame[["num"]].copy()
+    frame["when"] = times
+    for categorical in ("from_dtype", ["when"]):
+        with pytest.raises(ValueError, match="date or time column.*'when'.*convert them"):
+            QCLMixClassifier(**TINY, categorical_features=categorical).fit(frame, y)
+    # as strings, its values are categories like any other
+    frame["when"] = frame["when"].astype(str)
+    model = QCLMixClassifier(**TINY).fit(frame.head(8), y[:8])
+    assert model.predict(frame.head(3)).shape == (3,)
+
+
+def test_a_column_numeric_in_fit_and_a_date_at_predict_is_refused_naming_it():
+    frame, y = mixed_frame()
+    model = QCLMixClassifier(**TINY).fit(frame[["num", "holes"]], y)
+    dated = frame[["num", "holes"]].assign(holes=pd.date_range("2020-01-01", periods=60))
+    with pytest.raises(ValueError, match="date or time column.*'holes'"):
+        model.predict(dated)
+
+
 def test_an_encoded_model_survives_pickling():
     frame, y = mixed_frame()
     model = QCLMixClassifier(**TINY).fit(frame, y)

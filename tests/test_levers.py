@@ -1,6 +1,7 @@
 """The RealMLP-style levers of QCLMixClassifier (issue 13): each changes only its own part."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -76,6 +77,21 @@ def test_robust_smooth_clip_statistics():
     column = X[:, 2] - np.median(X[:, 2])
     assert scaler.scale_[2] == pytest.approx(2 / (column.max() - column.min()))
     assert np.abs(out).max() < 3 and np.abs(out[:3, 0]).min() > 2.99  # outliers clipped smoothly
+
+
+def test_robust_smooth_clip_of_values_whose_square_overflows():
+    X = _data_with_outliers(101, 0)  # float32, as the estimators scale it
+    X[:4, 4] = [1e20, -1e20, 3e38, -3e38]
+    scaler = RobustSmoothClipScaler().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        out = scaler.transform(X)
+        unclipped = RobustSmoothClipScaler(max_abs_value=np.inf).fit(X).transform(X)
+    # the limit of x / sqrt(1 + (x / 3) ** 2), not 0 (or NaN without clipping)
+    np.testing.assert_array_equal(out[:4, 4], np.float32([3, -3, 3, -3]))
+    centred = (X[:4, 4] - scaler.center_[4]) * scaler.scale_[4]
+    np.testing.assert_array_equal(unclipped[:4, 4], centred)
+    assert np.abs(out).max() <= 3
 
 
 def test_input_scaling_is_the_estimator_on_prescaled_data(data):

@@ -1,5 +1,7 @@
 """pytorch-metric-learning losses and miners as the metric part of the hybrid loss."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ from pytorch_metric_learning import miners as pml_miners
 from sklearn.base import clone
 
 from qclmix_sklearn import QCLMixClassifier
+from qclmix_sklearn import _classifier as classifier_module
 from qclmix_sklearn.losses import HybridLoss
 from qclmix_sklearn.losses import MultiSimilarityMiner as MaskMiner
 from qclmix_sklearn.losses import SupConLoss, TripletMarginLoss
@@ -108,3 +111,75 @@ def test_an_unknown_metric_loss_is_named():
     X, y = data()
     with pytest.raises(ValueError, match="metric_loss"):
         QCLMixClassifier(**ONE_NET, metric_loss="ntxent").fit(X, y)
+
+
+@pytest.mark.parametrize("loss, message", [
+    (pml_losses.ProxyAnchorLoss(num_classes=2, embedding_size=16),
+     "metric_loss=ProxyAnchorLoss.*8-d embeddings.*labels 0..2.*mat1 and mat2.*embedding_size=8"),
+    (pml_losses.ProxyAnchorLoss(num_classes=2, embedding_size=8),  # 3 classes below
+     "metric_loss=ProxyAnchorLoss.*num_classes=3"),
+])
+def test_a_pml_loss_built_for_another_embedding_or_fewer_classes_is_named(loss, message):
+    X, y = data()
+    y[::3] = 2
+    with pytest.raises(ValueError, match=message):
+        QCLMixClassifier(**ONE_NET, metric_loss=loss).fit(X, y)
+
+
+def test_a_triplet_miner_for_the_builtin_pair_term_is_named():
+    X, y = data()
+    miner = pml_miners.TripletMarginMiner()
+    with pytest.raises(ValueError, match="miner=TripletMarginMiner.*3-tuples.*pair miner"):
+        QCLMixClassifier(**ONE_NET, miner=miner).fit(X, y)
+    # pml's triplet loss takes triplets
+    assert QCLMixClassifier(**ONE_NET, miner=miner, metric_loss="pml").fit(X, y).n_iter_ == 1
+
+
+class RandomPairMiner(torch.nn.Module):
+    """pml's MultiSimilarityMiner with an epsilon drawn from torch's global generator."""
+
+    def forward(self, embedding, labels):
+        epsilon = float(torch.rand(1))
+        return pml_miners.MultiSimilarityMiner(epsilon=epsilon)(embedding, labels)
+
+
+@pytest.mark.parametrize("make_params", [
+    lambda: {"miner": RandomPairMiner()},  # the trial must not draw from the global generator
+    lambda: {"metric_loss": pml_losses.CrossBatchMemory(pml_losses.NTXentLoss(), 8, 128)},
+], ids=["random miner", "stateful loss"])  # nor fill the memory of a stateful loss
+def test_the_trial_of_the_pml_objects_leaves_a_valid_fit_unchanged(make_params, monkeypatch):
+    X, y = data()
+    checked = QCLMixClassifier(**ONE_NET, **make_params()).fit(X, y).predict_proba(X)
+    monkeypatch.setattr(classifier_module, "check_metric_parts", lambda *args: None)
+    unchecked = QCLMixClassifier(**ONE_NET, **make_params()).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(checked, unchecked)
+
+
+def skops_round_trip(model):
+    sio = pytest.importorskip("skops.io")
+    saved = sio.dumps(model)
+    return sio.loads(saved, trusted=sio.get_untrusted_types(data=saved))
+
+
+@pytest.mark.parametrize("round_trip", [skops_round_trip, lambda m: pickle.loads(pickle.dumps(m))],
+                         ids=["skops", "pickle"])
+@pytest.mark.parametrize("make_loss", [
+    lambda: pml_losses.NTXentLoss(temperature=0.1),  # holds a bound method of itself
+    lambda: pml_losses.ProxyAnchorLoss(num_classes=2, embedding_size=8),  # holds tensors
+], ids=["NTXentLoss", "ProxyAnchorLoss"])
+def test_models_with_pml_objects_save_and_load_fitted_or_not(make_loss, round_trip):
+    X, y = data()
+    model = QCLMixClassifier(**ONE_NET, metric_loss=make_loss(),
+                             miner=pml_miners.MultiSimilarityMiner(epsilon=0.2))
+    restored = round_trip(model)
+    loss = restored.metric_loss
+    assert type(loss) is type(model.metric_loss) and restored.miner.epsilon == 0.2
+    assert loss.state_dict().keys() == model.metric_loss.state_dict().keys()
+    for name, value in model.metric_loss.state_dict().items():
+        assert torch.equal(loss.state_dict()[name], value), name
+    # the restored parameters train the same model
+    expected = model.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(restored.fit(X, y).predict_proba(X), expected)
+    fitted = round_trip(model)
+    np.testing.assert_array_equal(fitted.predict_proba(X), expected)
+    assert model.metric_loss.training and hasattr(model, "net_")  # saving changed nothing
