@@ -19,7 +19,7 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.preprocessing import LabelEncoder
 
 from ._claims import Heartbeat, Owner
-from ._job import Job, library_versions, run_job
+from ._job import Job, close_host, library_versions, run_job
 from ._missing_extra import is_missing_extra
 from ._models import is_qclmix, make_model as default_make_model, wrap
 from ._protocols import PROTOCOLS, splits
@@ -82,6 +82,13 @@ def _set_known_params(estimator, params):
     if used:
         estimator.set_params(**used)
     return used
+
+
+def _data_key(X, y):
+    """A digest of a dataset: job hosts keep the datasets they were sent under it."""
+    digest = hashlib.sha256(X.tobytes())
+    digest.update(y.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _dataset_info(bunch, y):
@@ -247,6 +254,7 @@ def build_jobs(
         X = np.asarray(bunch.data, dtype=np.float64)
         encoder = LabelEncoder()
         y = encoder.fit_transform(np.asarray(bunch.target))
+        data_key = _data_key(X, y)
         if store is not None:
             store.add_dataset(dataset, classes=encoder.classes_, **_dataset_info(bunch, y))
         try:
@@ -303,6 +311,7 @@ def build_jobs(
                     # the first split's test embedding of the full model, for the t-SNE figure
                     store_embedding=model == "qclmix" and fold == 0 and seed == parts[0][1],
                     suite_modules=suite_modules,
+                    data_key=data_key,
                 )
 
 
@@ -476,4 +485,5 @@ def run_suite(
         summary.error = f"{type(exc).__name__}: {exc}"
     finally:
         bar.close()
+        close_host()  # the one this process started when it ran jobs itself (--n-jobs 1)
     return summary
