@@ -406,3 +406,28 @@ def test_jobs_claimed_by_another_live_run_are_left_to_it(tmp_path):
         assert set(store.finished_keys()) == set(keys[1:])  # the dead run's job was taken over
         assert [claim[:2] for claim in store.claims.held()] == [(keys[0], live.id)]
 
+
+def test_a_store_on_a_network_filesystem_is_refused(tmp_path, monkeypatch):
+    """SQLite's locking is unreliable on network filesystems: several machines use Dask or Ray."""
+    from qclmix_sklearn.bench import _network_fs
+
+    share, local = tmp_path / "lab share", tmp_path / "lab share" / "local"
+    local.mkdir(parents=True)
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        f"40 22 0:50 / {str(share).replace(' ', chr(92) + '040')} rw - nfs4 srv:/lab rw\n"
+        f"41 40 8:2 / {str(local).replace(' ', chr(92) + '040')} rw - ext4 /dev/sdb1 rw\n"
+    )
+    assert _network_fs.filesystem_type(share / "r.sqlite", mountinfo) == "nfs4"
+    assert _network_fs.filesystem_type(local / "r.sqlite", mountinfo) == "ext4"  # innermost
+    with pytest.raises(ValueError, match=r"network filesystem \(nfs4\).*--backend dask"):
+        _network_fs.refuse_network_store(share / "r.sqlite", mountinfo)
+    _network_fs.refuse_network_store(local / "r.sqlite", mountinfo)
+    _network_fs.refuse_network_store(tmp_path / "r.sqlite", mountinfo)
+
+    monkeypatch.setattr(_network_fs, "filesystem_type", lambda path, mountinfo=None: "nfs")
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(ValueError, match=r"network filesystem \(nfs\)"):
+            run_suite(fake_suite(datasets=["two"]), store, progress=False)
+        assert len(store) == 0

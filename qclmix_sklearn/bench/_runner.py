@@ -2,7 +2,9 @@
 
 Workers return results; only this (main) process writes to the SQLite store, one commit per job, so
 an interrupted run resumes where it stopped. Each job is claimed in the store as it is dispatched,
-so that runs sharing a store (on one machine or several) compute each job once.
+so that runs sharing a store on one machine compute each job once. Several machines are the work of
+the Dask and Ray backends: their workers compute, this process alone writes the store, which must
+be on a local disk (:func:`refuse_network_store`).
 """
 
 import contextlib
@@ -22,6 +24,7 @@ from ._claims import Heartbeat, Owner
 from ._job import Job, close_host, library_versions, run_job
 from ._missing_extra import is_missing_extra
 from ._models import is_qclmix, make_model as default_make_model, wrap
+from ._network_fs import refuse_network_store
 from ._protocols import PROTOCOLS, splits
 from ._store import STATUSES
 from ._suite_file import modules_of
@@ -374,6 +377,7 @@ def run_suite(
     timeout = suite.timeout if timeout is None else timeout
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    refuse_network_store(store.path)
 
     summary = RunSummary()
     owner = Owner()
