@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.skipif(
@@ -329,3 +330,30 @@ def test_a_dask_run_splits_resumes_and_matches_a_local_run(bench, tmp_path, clus
     fits = _fits(cluster.fits)[before:]
     assert len({line.split()[0] for line in fits}) >= 2
     assert _fits(tmp_path / "fits.log") == [], "the driver computed nothing"
+
+
+def test_a_dask_job_stops_when_its_run_is_dropped(cluster):
+    """A run on another machine cannot be watched from a worker: its jobs stop when the scheduler
+    drops its tasks (as it does when the run's client is gone)."""
+    from dask.distributed import Client
+    from fakes import Logged  # the scheduler's, here (see the fixture)
+    from sklearn.datasets import make_classification
+
+    from qclmix_sklearn.bench._job import Job, run_job
+
+    X, y = make_classification(60, 4, n_informative=2, random_state=0)
+    job = Job(dataset="d", model="m", protocol="paper", fold=0, seed=0, param_hash="h",
+              suite="s", estimator=Logged(tag="dropped", seconds=600), X=X, y=y,
+              train=np.arange(40), test=np.arange(40, 60),
+              owner=("another-machine", 1))  # fmt: skip
+    before = len(_fits(cluster.fits))
+    with Client(cluster) as client:
+        future = client.submit(run_job, job, 0, pure=False)
+        _wait_for(lambda: len(_fits(cluster.fits)) > before, "the fit")
+        (fitting,) = {int(line.split()[0]) for line in _fits(cluster.fits)[before:]}
+        future.cancel()
+        try:
+            _wait_for(lambda: fitting not in _children(), "the job to stop", timeout=10)
+        finally:
+            if fitting in _children():
+                os.kill(fitting, signal.SIGKILL)

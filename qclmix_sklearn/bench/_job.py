@@ -258,6 +258,25 @@ class RunGone(RuntimeError):
 def _stop_if_run_gone(owner):
     if is_local_owner(owner) and not process_alive(owner[1]):
         raise RunGone("the run's main process is gone")
+    if _dask_task_dropped():
+        raise RunGone("no client wants this Dask task any more: the run is gone")
+
+
+def _dask_task_dropped():
+    """Whether this thread runs a Dask task that its client dropped (a run on another machine that
+    was killed: its process cannot be watched from here, but the scheduler cancels its tasks)."""
+    worker_module = sys.modules.get("distributed.worker")
+    if worker_module is None:
+        return False
+    try:
+        worker = worker_module.get_worker()
+    except ValueError:  # not in a Dask task
+        return False
+    key = getattr(worker_module.thread_state, "key", None)
+    if key is None:
+        return False
+    task = worker.state.tasks.get(key)
+    return task is None or task.state == "cancelled"
 
 
 _hosts = threading.local()  # the job host of each worker thread
