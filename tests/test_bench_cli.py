@@ -199,9 +199,9 @@ def test_a_suite_file_may_define_its_own_model(tmp_path, capsys):
     assert [row[7] for row in _rows(str(db))] == ["ok", "ok"]
 
 
-def test_a_suite_files_model_in_a_fresh_interpreter(tmp_path):
-    """The path of daemonic (Dask nanny) workers: the job is pickled to a new interpreter."""
-    from qclmix_sklearn.bench._job import run_job_in_interpreter
+def test_a_suite_files_model_in_a_job_host(tmp_path):
+    """The path of jobs with a time limit: the job is pickled to the worker's job host."""
+    from qclmix_sklearn.bench._job import run_job
     from qclmix_sklearn.bench._runner import build_jobs
     from qclmix_sklearn.bench._suites import get_suite
 
@@ -209,5 +209,5 @@ def test_a_suite_files_model_in_a_fresh_interpreter(tmp_path):
     suite_file.write_text(OWN_MODEL_SUITE)
     suite = get_suite(suite_file=suite_file)
     job = next(build_jobs(suite, "paper", ["d"], ["nearest"]))
-    result = run_job_in_interpreter(job, timeout=120)
+    result = run_job(job, timeout=120)
     assert result["status"] == "ok", result.get("error")

@@ -51,6 +51,15 @@ class BrokenImport(ClassifierMixin, BaseEstimator):
         return self
 
 
+class Crash(ClassifierMixin, BaseEstimator):
+    """Ends its process, as a crash of compiled code would."""
+
+    def fit(self, X, y):
+        import os
+
+        os._exit(3)
+
+
 def load(name, data_home=None, download=False):
     if name == "missing":
         raise BenchmarkUnavailableError("not available offline")
@@ -259,68 +268,69 @@ def test_dask_backend_on_a_local_cluster(tmp_path):
             assert set(store.results()["status"]) == {"ok"}
 
 
-def test_time_limit_in_a_fresh_interpreter(tmp_path):
-    """The path used by daemonic workers (e.g. Dask nanny workers) that cannot fork children."""
-    from qclmix_sklearn.bench._job import Job, run_job_in_interpreter
+def _job(estimator, **changes):
+    from qclmix_sklearn.bench._job import Job
     from qclmix_sklearn.bench._models import wrap
 
     bunch = load("two")
     y = (bunch.target == "pos").astype(int)
     ((fold, seed, train, test),) = splits("paper", y)
+    options = dict(dataset="two", model="m", protocol="paper", fold=fold, seed=seed,
+                   param_hash="h", suite="fake", estimator=wrap(estimator)[0], X=bunch.data, y=y,
+                   train=train, test=test)  # fmt: skip
+    options.update(changes)
+    return Job(**options)
 
-    def job(estimator):
-        return Job(
-            dataset="two",
-            model="m",
-            protocol="paper",
-            fold=fold,
-            seed=seed,
-            param_hash="h",
-            suite="fake",
-            estimator=wrap(estimator)[0],
-            X=bunch.data,
-            y=y,
-            train=train,
-            test=test,
-        )
 
-    ok = run_job_in_interpreter(job(LogisticRegression()), timeout=120)
-    assert ok["status"] == "ok" and 0 <= ok["f1_macro"] <= 1
-    stopped = run_job_in_interpreter(job(make("runaway")[0]), timeout=3)
-    assert stopped["status"] == "timeout"
+def test_a_job_host_runs_many_jobs_and_is_restarted_after_a_timeout():
+    """The path of every worker with a time limit: one persistent child runs its jobs."""
+    from qclmix_sklearn.bench._host import JobHost
+    from qclmix_sklearn.bench._job import execute
+
+    host = JobHost()
+    try:
+        job = _job(LogisticRegression(), data_key="two")
+        first = host.run(job, timeout=120)
+        pid = host.process.pid
+        # the second job is sent without its data: the host kept it
+        assert "two" in host.datasets and job.without_data().X is None
+        second = host.run(job, timeout=120)
+        assert host.process.pid == pid, "one host ran both jobs"
+        expected = execute(job)
+        for result in (first, second):
+            assert result["status"] == "ok"
+            assert result["f1_macro"] == expected["f1_macro"]
+        assert host.run(_job(make("runaway")[0]), timeout=3) is None  # over the time limit
+        assert host.process is None, "the host that ran over was killed"
+        assert host.run(job, timeout=120)["f1_macro"] == expected["f1_macro"]  # a new one
+    finally:
+        host.kill()
+
+
+def test_a_crashed_job_host_fails_its_job_only(tmp_path):
+    from qclmix_sklearn.bench._job import run_job
+
+    crash = _job(LogisticRegression(), data_key="two", model="crash")
+    crash.estimator = Crash()
+    result = run_job(crash, timeout=120)
+    assert result["status"] == "failed" and "process died (exit code 3)" in result["error"]
+    assert run_job(_job(LogisticRegression()), timeout=120)["status"] == "ok"
 
 
 def test_worker_stops_its_job_when_the_run_is_gone():
     """A local worker whose main process was killed stops its job instead of computing on."""
     import socket
-    import subprocess
-    import sys
 
-    from qclmix_sklearn.bench._job import Job, run_job
-    from qclmix_sklearn.bench._models import wrap
+    from qclmix_sklearn.bench._job import RunGone, run_job
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # reaped: its pid is free
-    bunch = load("two")
-    y = (bunch.target == "pos").astype(int)
-    ((fold, seed, train, test),) = splits("paper", y)
-    job = Job(
-        dataset="two",
-        model="runaway",
-        protocol="paper",
-        fold=fold,
-        seed=seed,
-        param_hash="h",
-        suite="fake",
-        estimator=wrap(make("runaway")[0])[0],
-        X=bunch.data,
-        y=y,
-        train=train,
-        test=test,
-        owner=(socket.gethostname(), dead.pid),
-    )
-    with pytest.raises(SystemExit, match="main process is gone"):
+    job = _job(make("runaway")[0], owner=(socket.gethostname(), dead.pid))
+    with pytest.raises(RunGone, match="main process is gone"):
         run_job(job, timeout=600)
+    # without a time limit too: this process does not die with that run, so its host runs the job
+    with pytest.raises(RunGone, match="main process is gone"):
+        run_job(job, timeout=0)
 
 
 def test_infrastructure_failure_stops_the_run_but_keeps_results(tmp_path, monkeypatch):
@@ -395,3 +405,29 @@ def test_jobs_claimed_by_another_live_run_are_left_to_it(tmp_path):
         assert "1 being run by another run" in summary.line()
         assert set(store.finished_keys()) == set(keys[1:])  # the dead run's job was taken over
         assert [claim[:2] for claim in store.claims.held()] == [(keys[0], live.id)]
+
+
+def test_a_store_on_a_network_filesystem_is_refused(tmp_path, monkeypatch):
+    """SQLite's locking is unreliable on network filesystems: several machines use Dask or Ray."""
+    from qclmix_sklearn.bench import _network_fs
+
+    share, local = tmp_path / "lab share", tmp_path / "lab share" / "local"
+    local.mkdir(parents=True)
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        f"40 22 0:50 / {str(share).replace(' ', chr(92) + '040')} rw - nfs4 srv:/lab rw\n"
+        f"41 40 8:2 / {str(local).replace(' ', chr(92) + '040')} rw - ext4 /dev/sdb1 rw\n"
+    )
+    assert _network_fs.filesystem_type(share / "r.sqlite", mountinfo) == "nfs4"
+    assert _network_fs.filesystem_type(local / "r.sqlite", mountinfo) == "ext4"  # innermost
+    with pytest.raises(ValueError, match=r"network filesystem \(nfs4\).*--backend dask"):
+        _network_fs.refuse_network_store(share / "r.sqlite", mountinfo)
+    _network_fs.refuse_network_store(local / "r.sqlite", mountinfo)
+    _network_fs.refuse_network_store(tmp_path / "r.sqlite", mountinfo)
+
+    monkeypatch.setattr(_network_fs, "filesystem_type", lambda path, mountinfo=None: "nfs")
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(ValueError, match=r"network filesystem \(nfs\)"):
+            run_suite(fake_suite(datasets=["two"]), store, progress=False)
+        assert len(store) == 0

@@ -9,8 +9,10 @@ Command line (see ``qclmix-bench --help``)::
 
 Results go to an SQLite store (``qclmix-results.sqlite``), one row per (dataset, model, protocol,
 fold, seed, parameter hash), committed as each job finishes: re-running a command resumes it.
-Runs started on one store (on one machine, or on several sharing the file) claim each job before
-computing it, and so split the work.
+Runs started on one store on one machine claim each job before computing it, and so split the work.
+To compute on several machines, run one command with ``--backend dask`` or ``--backend ray``: the
+cluster's workers split the suite and that command alone writes the store (on a local disk: a store
+on a network filesystem is refused, as SQLite's locking is not reliable there).
 """
 
 from ._missing_extra import MissingExtraError

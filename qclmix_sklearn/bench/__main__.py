@@ -58,8 +58,10 @@ def build_parser():
         help="run a suite (skips jobs already in the results store)",
         description="Run a benchmark suite. Every finished job is committed to the store at once; "
         "running the same command again skips stored jobs, so an interrupted run resumes. Runs "
-        "started on one store (also on several machines sharing the file) claim each job before "
-        "computing it, and so split the work.",
+        "started on one store on this machine claim each job before computing it, and so split "
+        "the work. To use several machines, run one command with --backend dask or ray: the "
+        "cluster's workers compute, this command alone writes the store (which must be on a local "
+        "disk, not a network filesystem).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     suites_help = "; ".join(f"{name}: {suite.description}" for name, suite in SUITES.items())

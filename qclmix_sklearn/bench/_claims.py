@@ -1,10 +1,12 @@
-"""Job claims: runs that share a results store, on one machine or several, split its jobs.
+"""Job claims: runs that share a results store on one machine split its jobs.
 
 Before computing a job, a run claims it in the store's ``claims`` table, in one write transaction
 that first checks that no result is stored for it and that no other live run holds it. A run
 refreshes the heartbeat of its claims while it runs and deletes them when it stops. The claim of a
 run that died (kill -9, a lost machine) is taken over: at once on the same host when its process
-is gone, after ``LEASE_SECONDS`` without a heartbeat when it ran on another host.
+is gone, after ``LEASE_SECONDS`` without a heartbeat when it ran on another host (a store is never
+shared across machines: the runner refuses one on a network filesystem, whose locking SQLite cannot
+rely on).
 """
 
 import os

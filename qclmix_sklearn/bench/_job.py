@@ -1,26 +1,21 @@
 """One benchmark job: fit a model on a training part, score it on the test part.
 
 A job runs in a worker (a local process, a Dask or a Ray worker) and *returns* its result; only the
-main process writes to the results store. With a time limit, the job runs in a child process of the
-worker that is terminated when the limit passes, so a runaway model cannot stall the run. A local
-worker process dies with the run that started it (:func:`die_with_run`): kill -9 of a run leaves
-nothing computing.
+main process writes to the results store. With a time limit, the job runs in the worker's job host
+(:mod:`._host`), a persistent child that is killed when the limit passes, so that a runaway model
+cannot stall the run. A local worker process dies with the run that started it, and a host with
+its worker: kill -9 of a run leaves nothing computing.
 """
 
 import contextlib
-import multiprocessing
-import os
-import pickle
+import functools
 import platform
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 
 import numpy as np
@@ -29,6 +24,7 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score, f1_sc
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ._claims import process_alive
+from ._host import HostDied, JobHost, die_with_run, dies_with_run, is_local_owner
 from ._missing_extra import is_missing_extra
 from ._probability_metrics import score_probabilities
 from ._suite_file import SuiteModules
@@ -72,11 +68,17 @@ class Job:
     owner: tuple = None
     #: suite files (module name -> path) that a worker imports before it unpickles the job
     suite_modules: dict = None
+    #: a digest of ``X`` and ``y``: a job host keeps the data it was sent under this key
+    data_key: str = None
 
     def __reduce__(self):
         # The suite's file first: unpickling imports it before the estimator, whose class it may
         # define.
         return _rebuild_job, (SuiteModules(self.suite_modules or {}), self.__dict__)
+
+    def without_data(self):
+        """This job without ``X`` and ``y``, for a job host that holds them under ``data_key``."""
+        return replace(self, X=None, y=None)
 
     @property
     def key(self):
@@ -104,13 +106,19 @@ def _rebuild_job(_suite_modules, state):
 
 
 def library_versions():
+    """The versions of Python and of the libraries that the benchmark's results depend on."""
+    return dict(_library_versions())
+
+
+@functools.cache  # a worker or job host looks them up once, not once a job
+def _library_versions():
     versions = {"python": platform.python_version()}
     for name in _VERSION_PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
-    return versions
+    return tuple(versions.items())
 
 
 def scores(y_true, y_pred):
@@ -236,158 +244,72 @@ def _timeout_result(job, timeout, elapsed):
     return result
 
 
-def run_job_in_interpreter(job, timeout):
-    """Run ``job`` in a new interpreter (``python -m qclmix_sklearn.bench._pickled_job IN OUT``)."""
-    with tempfile.TemporaryDirectory(prefix="qclmix-job-") as folder:
-        source, target = os.path.join(folder, "job.pkl"), os.path.join(folder, "result.pkl")
-        with open(source, "wb") as file:
-            pickle.dump(job, file)
-        command = [sys.executable, "-m", f"{__package__}._pickled_job", source, target]
-        start = time.perf_counter()
-        with open(os.path.join(folder, "stderr.txt"), "w+") as stderr:
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-            try:
-                finished = _wait(job, start, timeout, lambda seconds: _exited(process, seconds))
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                process.wait()
-            if not finished:
-                return _timeout_result(job, timeout, time.perf_counter() - start)
-            if process.returncode == 0 and os.path.exists(target):
-                with open(target, "rb") as file:
-                    return pickle.load(file)
-            stderr.seek(0)
-            message = stderr.read().strip()[-2000:]
-        result = job.base_result()
-        result.update(
-            status="failed",
-            versions=library_versions(),
-            error=f"the job's interpreter exited with code {process.returncode}: {message}",
-        )
-        return result
+def failed_result(job, error):
+    """The result of ``job`` that failed outside the model (``error``: why)."""
+    result = job.base_result()
+    result.update(status="failed", error=error, versions=library_versions())
+    return result
 
 
-def _exited(process, seconds):
-    try:
-        process.wait(seconds)
-        return True
-    except subprocess.TimeoutExpired:
+class RunGone(RuntimeError):
+    """The run's main process is gone: nobody will store this job's result."""
+
+
+def _stop_if_run_gone(owner):
+    if is_local_owner(owner) and not process_alive(owner[1]):
+        raise RunGone("the run's main process is gone")
+    if _dask_task_dropped():
+        raise RunGone("no client wants this Dask task any more: the run is gone")
+
+
+def _dask_task_dropped():
+    """Whether this thread runs a Dask task that its client dropped (a run on another machine that
+    was killed: its process cannot be watched from here, but the scheduler cancels its tasks)."""
+    worker_module = sys.modules.get("distributed.worker")
+    if worker_module is None:
         return False
-
-
-def _wait(job, start, timeout, ready):
-    """Wait until ``ready(seconds)`` is true or ``timeout`` passes; False on timeout.
-
-    In a local worker, exit at once when the run's main process is gone (killed), so that no
-    orphaned job goes on computing.
-    """
-    watch_owner = _is_local_owner(job.owner)
-    while True:
-        if watch_owner and not process_alive(job.owner[1]):
-            raise SystemExit("the run's main process is gone")
-        remaining = timeout - (time.perf_counter() - start)
-        if remaining <= 0:
-            return False
-        if ready(min(1.0, remaining)):
-            return True
-
-
-def _is_local_owner(owner):
-    return owner is not None and owner[0] == socket.gethostname() and owner[1] != os.getpid()
-
-
-_watched_run = []  # the run this worker process dies with, once watched
-
-
-def die_with_run(owner, poll_seconds=0.5):
-    """In a worker process started by the run ``owner`` (host, pid), exit when that run is gone.
-
-    A loky worker would otherwise finish its job (hours, for some models) after kill -9 of the
-    run. Only a worker whose parent is the run dies with it: a Dask or Ray worker serves others.
-    """
-    if _watched_run or not _is_local_owner(owner) or os.getppid() != owner[1]:
-        return
-    _watched_run.append(owner)
-    exit_with_parent(poll_seconds)
-
-
-def exit_with_parent(poll_seconds=1.0, starter=None):
-    """Exit this process when its parent dies (a killed run must not leave orphans computing).
-
-    ``starter``: the pid of the process that started this one, when it is not the parent: a
-    forkserver child's parent is the fork server, which lives as long as its children do.
-    """
-    parent = os.getppid()
-
-    def watch():
-        while True:
-            time.sleep(poll_seconds)
-            if os.getppid() != parent or (starter is not None and not process_alive(starter)):
-                os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _child(job, connection, starter):
-    exit_with_parent(starter=starter)
     try:
-        connection.send(execute(job))
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: not a failure of the job
-        connection.send({"interrupted": True})
-    finally:
-        connection.close()
+        worker = worker_module.get_worker()
+    except ValueError:  # not in a Dask task
+        return False
+    key = getattr(worker_module.thread_state, "key", None)
+    if key is None:
+        return False
+    task = worker.state.tasks.get(key)
+    return task is None or task.state == "cancelled"
 
 
-def _context():
-    # forkserver: children are forked from a clean, single-threaded server, never from a worker
-    # whose OpenMP/torch thread pools are already running (fork would risk a deadlock there).
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["qclmix_sklearn.bench._job"])
-        return context
-    return multiprocessing.get_context("spawn")
+_hosts = threading.local()  # the job host of each worker thread
 
 
 def run_job(job, timeout=None):
-    """Run ``job``; with ``timeout`` (seconds) in a child process that is killed when it runs over.
+    """Run ``job``; with ``timeout`` (seconds), in the worker's host, killed when it runs over.
 
-    Never raises: failures, crashes and timeouts come back as result dicts with their status.
+    Without a time limit, the job runs here where this process dies with the run (the run itself,
+    a loky worker), and in the host elsewhere (a Dask or Ray worker), so that a killed run leaves
+    nothing computing. Never raises but :class:`RunGone`: failures, crashes and timeouts come back
+    as result dicts with their status.
     """
     die_with_run(job.owner)
-    if not timeout:
+    if not timeout and dies_with_run(job.owner):
         return execute(job)
-    if multiprocessing.current_process().daemon:
-        # e.g. a Dask worker started by a nanny: daemonic processes may not have multiprocessing
-        # children, but they may start a fresh interpreter.
-        return run_job_in_interpreter(job, timeout)
-    context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(job, sender, os.getpid()), daemon=False)
+    if getattr(_hosts, "host", None) is None:
+        _hosts.host = JobHost()
     start = time.perf_counter()
-    process.start()
-    sender.close()
     try:
-        if _wait(job, start, timeout, receiver.poll):
-            try:
-                result = receiver.recv()
-            except EOFError:
-                pass
-            else:
-                if result.get("interrupted"):
-                    raise KeyboardInterrupt
-                return result
-            process.join(5)
-            result = job.base_result()
-            result.update(
-                status="failed",
-                error=f"the job's process died (exit code {process.exitcode})",
-                versions=library_versions(),
-            )
-            return result
+        result = _hosts.host.run(job, timeout, stop=lambda: _stop_if_run_gone(job.owner))
+    except HostDied as exc:
+        return failed_result(job, str(exc))
+    if result is None:
         return _timeout_result(job, timeout, time.perf_counter() - start)
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+    if "host_error" in result:
+        return failed_result(job, result["host_error"])
+    return result
+
+
+def close_host():
+    """Stop this thread's job host, if it has one (the next job starts a new one)."""
+    host = getattr(_hosts, "host", None)
+    if host is not None:
+        host.kill()
+        _hosts.host = None

@@ -2,7 +2,9 @@
 
 Workers return results; only this (main) process writes to the SQLite store, one commit per job, so
 an interrupted run resumes where it stopped. Each job is claimed in the store as it is dispatched,
-so that runs sharing a store (on one machine or several) compute each job once.
+so that runs sharing a store on one machine compute each job once. Several machines are the work of
+the Dask and Ray backends: their workers compute, this process alone writes the store, which must
+be on a local disk (:func:`refuse_network_store`).
 """
 
 import contextlib
@@ -19,9 +21,10 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn.preprocessing import LabelEncoder
 
 from ._claims import Heartbeat, Owner
-from ._job import Job, library_versions, run_job
+from ._job import Job, close_host, library_versions, run_job
 from ._missing_extra import is_missing_extra
 from ._models import is_qclmix, make_model as default_make_model, wrap
+from ._network_fs import refuse_network_store
 from ._protocols import PROTOCOLS, splits
 from ._store import STATUSES
 from ._suite_file import modules_of
@@ -82,6 +85,13 @@ def _set_known_params(estimator, params):
     if used:
         estimator.set_params(**used)
     return used
+
+
+def _data_key(X, y):
+    """A digest of a dataset: job hosts keep the datasets they were sent under it."""
+    digest = hashlib.sha256(X.tobytes())
+    digest.update(y.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _dataset_info(bunch, y):
@@ -247,6 +257,7 @@ def build_jobs(
         X = np.asarray(bunch.data, dtype=np.float64)
         encoder = LabelEncoder()
         y = encoder.fit_transform(np.asarray(bunch.target))
+        data_key = _data_key(X, y)
         if store is not None:
             store.add_dataset(dataset, classes=encoder.classes_, **_dataset_info(bunch, y))
         try:
@@ -303,6 +314,7 @@ def build_jobs(
                     # the first split's test embedding of the full model, for the t-SNE figure
                     store_embedding=model == "qclmix" and fold == 0 and seed == parts[0][1],
                     suite_modules=suite_modules,
+                    data_key=data_key,
                 )
 
 
@@ -365,6 +377,7 @@ def run_suite(
     timeout = suite.timeout if timeout is None else timeout
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    refuse_network_store(store.path)
 
     summary = RunSummary()
     owner = Owner()
@@ -476,4 +489,5 @@ def run_suite(
         summary.error = f"{type(exc).__name__}: {exc}"
     finally:
         bar.close()
+        close_host()  # the one this process started when it ran jobs itself (--n-jobs 1)
     return summary
