@@ -405,7 +405,7 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
         "`f1_score(average='macro')`, the mean of the per-class F1 scores, and **maF1 (paper)** = "
         "the paper's definition, the harmonic mean of maP and maR. Unless stated otherwise, "
         "macro-F1 below means maF1 (sklearn). The paper's own numbers for QCL-MixNet were "
-        "obtained by choosing the checkpoint on the test set (SPEC §4); ours never look at test "
+        "obtained by choosing the checkpoint on the test set; ours never look at test "
         "labels before scoring.",
     ]
     if superseded:
