@@ -25,9 +25,11 @@ KEY = "dataset, model, protocol, fold, seed, param_hash"
 
 def _rows(db, models, datasets):
     marks = lambda values: ",".join("?" * len(values))  # noqa: E731
-    query = (f"SELECT {KEY}, {', '.join(METRIC_COLUMNS)} FROM results WHERE status = 'ok' AND "
-             f"model IN ({marks(models)}) AND dataset IN ({marks(datasets)})")  # fmt: skip
     with sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True) as con:
+        present = {row[1] for row in con.execute("PRAGMA table_info(results)")}
+        metrics = [c for c in METRIC_COLUMNS if c in present]  # an older store has fewer
+        query = (f"SELECT {KEY}, {', '.join(metrics)} FROM results WHERE status = 'ok' AND "
+                 f"model IN ({marks(models)}) AND dataset IN ({marks(datasets)})")  # fmt: skip
         return {row[:6]: row[6:] for row in con.execute(query, (*models, *datasets))}
 
 
@@ -70,7 +72,7 @@ def main(argv=None):
             if key not in same:
                 status = 1
                 new = again.get(key)
-                change = f"{stored[key][3]:.4f} -> {new[3]:.4f}" if new else "not re-run"
+                change = f"{stored[key][3]:.4f} -> {new[3]:.4f}" if new else "not re-run"  # F1
                 print(f"    {key[0]} fold {key[3]} seed {key[4]}: macro-F1 {change}")
     return status
 
