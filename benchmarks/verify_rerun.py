@@ -23,11 +23,16 @@ from qclmix_sklearn.bench._store import METRIC_COLUMNS
 KEY = "dataset, model, protocol, fold, seed, param_hash"
 
 
-def _rows(db, models, datasets):
-    marks = lambda values: ",".join("?" * len(values))  # noqa: E731
+def _metrics(db):
+    """The metric columns of the store ``db`` (a store written by an older version has fewer)."""
     with sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True) as con:
         present = {row[1] for row in con.execute("PRAGMA table_info(results)")}
-        metrics = [c for c in METRIC_COLUMNS if c in present]  # an older store has fewer
+    return [column for column in METRIC_COLUMNS if column in present]
+
+
+def _rows(db, models, datasets, metrics):
+    marks = lambda values: ",".join("?" * len(values))  # noqa: E731
+    with sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True) as con:
         query = (f"SELECT {KEY}, {', '.join(metrics)} FROM results WHERE status = 'ok' AND "
                  f"model IN ({marks(models)}) AND dataset IN ({marks(datasets)})")  # fmt: skip
         return {row[:6]: row[6:] for row in con.execute(query, (*models, *datasets))}
@@ -45,7 +50,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="only this seed (default: all)")
     args = parser.parse_args(argv)
     models, datasets = args.models.split(","), args.datasets.split(",")
-    stored = {key: metrics for key, metrics in _rows(args.db, models, datasets).items()
+    metrics = _metrics(args.db)  # compared as stored: a newer version may add columns
+    stored = {key: values for key, values in _rows(args.db, models, datasets, metrics).items()
               if args.fold in (None, key[3]) and args.seed in (None, key[4])}
     if not stored:
         parser.error("no stored ok row of these models on these datasets")
@@ -62,7 +68,7 @@ def main(argv=None):
         with ResultStore(copy) as store:
             run_suite(suite, store, datasets=datasets, models=models, data_home=args.data_home,
                       n_jobs=1, progress=False, log=lambda m: None)
-        again = _rows(copy, models, datasets)  # the other folds: still the stored rows
+        again = _rows(copy, models, datasets, metrics)  # the other folds: still the stored rows
     status = 0
     for model in models:
         keys = sorted(k for k in stored if k[1] == model)
