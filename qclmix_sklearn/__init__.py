@@ -2,6 +2,7 @@
 
 from ._classifier import PAPER_PARAMS, QCLMixClassifier
 from ._onnx import onnx_inputs, register_onnx_converter, to_onnx
+from ._persist import skops_trusted_types
 
 __version__ = "0.1.0"
 
@@ -11,5 +12,6 @@ __all__ = [
     "__version__",
     "onnx_inputs",
     "register_onnx_converter",
+    "skops_trusted_types",
     "to_onnx",
 ]

@@ -33,6 +33,8 @@ def training_weights(sample_weight, class_weight, X, y, classes):
     if sample_weight is not None:
         weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                       ensure_non_negative=True)
+    if isinstance(class_weight, dict):
+        _check_class_weight(class_weight)
     if class_weight is not None:
         weight = weight * compute_sample_weight(class_weight, classes[y])
     weighted = np.unique(y[weight > 0])
@@ -47,3 +49,20 @@ def training_weights(sample_weight, class_weight, X, y, classes):
             f"({classes[weighted].tolist()}); training needs at least 2 classes."
         )
     return None if np.all(weight == weight[0]) else weight
+
+
+def _check_class_weight(class_weight):
+    """Refuse a negative, infinite or non-numeric class weight, as a negative sample_weight is."""
+    bad = {}
+    for label, value in class_weight.items():
+        try:
+            if not (np.isfinite(float(value)) and float(value) >= 0):
+                bad[label] = value
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"class_weight must map labels to numbers; got {value!r} for label {label!r}"
+            ) from None
+    if bad:
+        raise ValueError(
+            f"class_weight must be finite and non-negative, as sample_weight must; got {bad}"
+        )

@@ -69,7 +69,9 @@ def test_help_explains_every_command(capsys):
         "datasets",
     ):
         assert option in text
-    assert "--suite-file" not in text  # test hook, hidden
+    assert "--suite-file" in text and "--dry-run" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "issue" not in text.lower() and "SPEC" not in text  # no internal references
 
 
 def test_list_models_and_suites(capsys):
@@ -211,3 +213,50 @@ def test_a_suite_files_model_in_a_job_host(tmp_path):
     job = next(build_jobs(suite, "paper", ["d"], ["nearest"]))
     result = run_job(job, timeout=120)
     assert result["status"] == "ok", result.get("error")
+
+
+@pytest.mark.parametrize("option", ["--models", "--datasets"])
+def test_an_empty_subset_is_refused_not_taken_for_all(option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--suite", "quick", option, "", "--db", str(tmp_path / "r.sqlite")])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: expected comma-separated names, got ''" in capsys.readouterr().err
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_a_regenerate_command_on_a_committed_store_reruns_nothing(tmp_path, capsys):
+    """Run a suite, copy its store as a commit would, run the same command twice on the copy."""
+    suite_file = tmp_path / "own_suite.py"
+    suite_file.write_text(OWN_MODEL_SUITE)
+    made, committed = tmp_path / "made.sqlite", tmp_path / "committed.sqlite"
+    argv = ["run", "--suite-file", str(suite_file), "--n-jobs", "1", "--no-progress", "--db"]
+    assert main([*argv, str(made)]) == 0
+    committed.write_bytes(made.read_bytes())
+    capsys.readouterr()
+    assert main([*argv, str(committed), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: 0 job(s) to run or store (nothing); 2 already stored" in out
+    for _ in range(2):
+        assert main([*argv, str(committed)]) == 0
+        assert "0 job(s) run (0 ok, 0 failed, 0 timeout, 0 skipped); 2 already stored" in (
+            capsys.readouterr().out
+        )
+
+
+def test_a_dry_run_lists_what_would_run_and_why_without_writing(tmp_path, capsys):
+    suite_file = tmp_path / "own_suite.py"
+    suite_file.write_text(OWN_MODEL_SUITE)
+    db = tmp_path / "r.sqlite"
+    argv = ["run", "--suite-file", str(suite_file), "--n-jobs", "1", "--no-progress", "--db", str(db)]
+    assert main([*argv, "--dry-run"]) == 0  # no store yet: none is created
+    assert "2 job(s) to run or store (2 new)" in capsys.readouterr().out and not db.exists()
+    assert main(argv) == 0
+    with sqlite3.connect(db) as con:  # as if stored by another version: other parameters
+        con.execute("UPDATE results SET param_hash = 'old' WHERE fold = 0")
+    before = db.read_bytes()
+    capsys.readouterr()
+    assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "d / nearest (fold 0, seed 0): re-run: stored (ok) under other parameters" in out
+    assert "1 job(s) to run or store (1 re-run); 1 already stored" in out
+    assert db.read_bytes() == before

@@ -1,5 +1,7 @@
 """The Markdown report from a hand-made store (no model is trained here)."""
 
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -91,7 +93,7 @@ def test_report_has_tables_tests_and_figures(store, tmp_path):
 def test_runs_with_other_settings_are_not_averaged(store, tmp_path):
     store.add(_row("ecoli", "qclmix", "paper", 0, 42, 0.1234, param_hash="other-settings"))
     text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
-    assert "1 older run(s)" in text
+    assert "1 other attempt(s)" in text
     ecoli = text.split("#### ecoli")[1].split("####")[0]
     assert "0.123" in ecoli  # the latest run, not a mean of both settings
     assert "## Protocol `cv`" not in text
@@ -249,3 +251,34 @@ def test_report_on_a_store_without_the_new_columns(store, tmp_path, monkeypatch)
     text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
     assert "No job of this protocol stored them" in text
     assert "| **qclmix** | 1 |" in text.split("#### ecoli")[1]
+
+
+def test_a_later_skip_never_hides_a_result(store, tmp_path):
+    """A re-run without an optional dependency stores skips under other settings: the stored
+    result still counts; a job that never ran is listed as skipped."""
+    store.add(
+        _row("ecoli", "xgboost", "paper", 0, 42, None, param_hash="unbuilt", status="skipped")
+        | {"error": "ImportError: install the extra"}
+    )
+    text = build_report(store, tmp_path / "r", protocols=["paper"], tsne=False).read_text()
+    ecoli = text.split("#### ecoli")[1].split("####")[0]
+    assert "| xgboost |" in ecoli
+    missing = text.split("## Jobs without a result")[1]
+    assert "| ecoli | xgboost |" not in missing
+    assert "| ecoli | gat | paper | 0 | 42 | skipped |" in missing  # never ran: shown as a skip
+
+
+def test_the_report_never_writes_to_the_store(store, tmp_path):
+    path = store.path
+    store.close()
+    before = path.read_bytes()
+    build_report(path, tmp_path / "r", protocols=["paper"], tsne=False)
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as con:  # the claims table is the run's, never the report's
+        con.execute("DROP TABLE claims")
+    before = path.read_bytes()
+    build_report(path, tmp_path / "r", protocols=["paper"], tsne=False)
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+    assert "claims" not in tables

@@ -126,7 +126,8 @@ def test_statuses_resume_and_retry(tmp_path):
         assert set(embeddings["three"]["labels"]) == {0, 1, 2}
 
         again = run_suite(fake_suite(), store, progress=False, log=messages.append)
-        assert sum(again.counts.values()) == 0 and again.already_stored == 10
+        # a skip is no result: tried again (the extra may be installed now), the rest is stored
+        assert again.counts == {"skipped": 2} and again.already_stored == 8
 
         retried = run_suite(
             fake_suite(), store, progress=False, retry_failed=True, log=messages.append
@@ -431,3 +432,28 @@ def test_a_store_on_a_network_filesystem_is_refused(tmp_path, monkeypatch):
         with pytest.raises(ValueError, match=r"network filesystem \(nfs\)"):
             run_suite(fake_suite(datasets=["two"]), store, progress=False)
         assert len(store) == 0
+
+
+def test_a_missing_extra_is_named_before_skips_are_stored_and_filled_in_later(tmp_path):
+    messages = []
+    suite = fake_suite(models=["dummy", "gnn"], datasets=["two"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+
+        def log(message):
+            messages.append((message, len(store)))
+
+        dry = run_suite(suite, store, progress=False, dry_run=True)
+        assert len(store) == 0 and dry.counts == {}
+        assert ("two", "gnn", 0, 42, "would be stored as skipped: MissingExtraError: install "
+                "the gnn extra") in dry.planned
+        run_suite(suite, store, progress=False, log=log)
+        warning = [(m, n) for m, n in messages if "missing optional dependency" in m]
+        assert warning == [("missing optional dependency for gnn (MissingExtraError: install "
+                            "the gnn extra): their 1 job(s) are stored as skipped; install it and "
+                            "run the same command again to fill them in (a stored result is never "
+                            "hidden by a skip)", 0)]  # said before anything was stored
+        # the extra installed: the same command runs the job; the report shows its result
+        installed = fake_suite(models=["dummy", "gnn"], datasets=["two"],
+                               make_model=lambda n, random_state=None: (DummyClassifier(), None))
+        summary = run_suite(installed, store, progress=False)
+        assert summary.counts == {"ok": 1} and summary.already_stored == 1

@@ -105,6 +105,22 @@ def test_skops_round_trip_loads_only_trusted_types(fitted, data, tmp_path):
     np.testing.assert_array_equal(restored.predict_proba(data[0]), fitted.predict_proba(data[0]))
 
 
+def test_the_skops_trust_list_covers_a_model_fitted_on_categorical_columns(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    pd = pytest.importorskip("pandas")
+    from qclmix_sklearn import skops_trusted_types
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=60), "c": pd.Categorical(rng.choice(list("uvw"), 60))})
+    y = np.arange(60) % 2
+    fitted = QCLMixClassifier(max_epochs=2, random_state=0).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(fitted, path)
+    assert set(sio.get_untrusted_types(file=path)) <= set(skops_trusted_types())
+    restored = sio.load(path, trusted=skops_trusted_types())
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+
+
 def test_random_state_gives_bit_identical_fits_and_spares_global_rngs(data):
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
     first = QCLMixClassifier(**FAST).fit(*data).predict_proba(data[0])

@@ -1,5 +1,7 @@
 """sample_weight and class_weight: every loss term, the batches and the epoch selection."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -260,6 +262,18 @@ def test_bad_weights_are_named(weights, message):
     X, y = blobs()
     with pytest.raises(ValueError, match=message):
         QCLMixClassifier(**TINY).fit(X, y, sample_weight=weights(y))
+
+
+@pytest.mark.parametrize("class_weight, error, message", [
+    ({0: -1.0}, ValueError, "non-negative, as sample_weight must; got {0: -1.0}"),
+    ({1: float("inf")}, ValueError, "finite"),
+    ({2: "heavy"}, TypeError, "map labels to numbers; got 'heavy' for label 2"),
+])
+def test_bad_class_weights_are_refused_as_bad_sample_weights_are(class_weight, error, message):
+    X, y = blobs()
+    assert len(np.unique(y)) >= 3  # with 3+ classes a negative weight used to train silently
+    with pytest.raises(error, match=re.escape(message)):
+        QCLMixClassifier(**TINY, class_weight=class_weight).fit(X, y)
 
 
 @pytest.mark.parametrize("make", [

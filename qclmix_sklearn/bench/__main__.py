@@ -21,6 +21,23 @@ def _csv(text):
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _names(text):
+    """A comma-separated list of names; an empty one is refused (it would mean "all")."""
+    names = _csv(text)
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only where it says something and the help text does not already."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _seeds(text):
     try:
         return tuple(int(s) for s in _csv(text))
@@ -62,13 +79,18 @@ def build_parser():
         "the work. To use several machines, run one command with --backend dask or ray: the "
         "cluster's workers compute, this command alone writes the store (which must be on a local "
         "disk, not a network filesystem).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     suites_help = "; ".join(f"{name}: {suite.description}" for name, suite in SUITES.items())
     run.add_argument(
         "--suite", choices=sorted(SUITES), default="quick", help=f"which suite ({suites_help})"
     )
-    run.add_argument("--suite-file", help=argparse.SUPPRESS)  # a Python file defining SUITE (tests)
+    run.add_argument(
+        "--suite-file",
+        metavar="FILE",
+        help="a Python file that defines SUITE = Suite(...) (qclmix_sklearn.bench.Suite), run "
+        "instead of --suite: your own datasets, models and protocol",
+    )
     run.add_argument(
         "--protocol",
         choices=PROTOCOLS,
@@ -78,10 +100,16 @@ def build_parser():
         "(paper)",
     )
     run.add_argument(
-        "--datasets", type=_csv, default=None, help="comma-separated subset of the suite's datasets"
+        "--datasets",
+        type=_names,
+        default=None,
+        help="comma-separated subset of the suite's datasets (default: all)",
     )
     run.add_argument(
-        "--models", type=_csv, default=None, help="comma-separated subset of the suite's models"
+        "--models",
+        type=_names,
+        default=None,
+        help="comma-separated subset of the suite's models (default: all)",
     )
     run.add_argument("--db", default=DEFAULT_DB, help="SQLite results store (created when missing)")
     run.add_argument(
@@ -113,7 +141,8 @@ def build_parser():
     run.add_argument(
         "--retry-failed",
         action="store_true",
-        help="re-run jobs stored as failed, timeout or skipped",
+        help="re-run jobs stored as failed or timeout (a job stored as skipped, for a missing "
+        "optional dependency, is always tried again)",
     )
     run.add_argument(
         "--n-splits",
@@ -132,6 +161,13 @@ def build_parser():
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute and store nothing: list the jobs this command would compute (never stored, "
+        "stored under other parameters, or a stored failure to retry) and those it would store "
+        "as skipped (a missing optional dependency); the store is opened read-only",
+    )
+    run.add_argument(
         "--report", default=None, metavar="DIR", help="build the report into DIR after the run"
     )
 
@@ -140,16 +176,16 @@ def build_parser():
         help="build the Markdown report and figures from stored results",
         description="Write report.md with per-dataset tables, ranks, Friedman / Iman-Davenport "
         "tests, post-hoc test and the figures (PNG) into --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     report.add_argument("--db", default=DEFAULT_DB, help="SQLite results store")
     report.add_argument("--out", default="qclmix-report", help="output folder")
     report.add_argument(
-        "--protocol", type=_csv, default=None, help="protocols to report (default: all stored)"
+        "--protocol", type=_names, default=None, help="protocols to report (default: all stored)"
     )
     report.add_argument(
         "--suite",
-        type=_csv,
+        type=_names,
         default=None,
         help="only results stored by these suites, comma-separated (default: all)",
     )
@@ -162,7 +198,7 @@ def build_parser():
     report.add_argument("--alpha", type=float, default=0.05, help="significance level")
     report.add_argument(
         "--tsne-datasets",
-        type=_csv,
+        type=_names,
         default=None,
         help="datasets of the t-SNE figure (default: one binary and one multi-class)",
     )
@@ -171,7 +207,7 @@ def build_parser():
     listing = commands.add_parser(
         "list",
         help="list datasets, models or suites",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     listing.add_argument("what", choices=("datasets", "models", "suites"), help="what to list")
     listing.add_argument(
@@ -190,6 +226,8 @@ def _run(args, parser):
     if args.max_epochs is not None:
         changes["common_params"] = {**suite.common_params, "max_epochs": args.max_epochs}
     suite = suite.with_options(**changes)
+    if args.dry_run:
+        return _dry_run(args, suite)
     with ResultStore(args.db) as store:
         summary = run_suite(
             suite,
@@ -221,6 +259,34 @@ def _run(args, parser):
     if summary.error:
         return 1
     return 130 if summary.interrupted else 0
+
+
+def _dry_run(args, suite):
+    """List what ``run`` would compute or store, reading the store only."""
+    import tempfile
+    from collections import Counter
+    from pathlib import Path
+
+    from ._runner import run_suite
+    from ._store import ResultStore
+
+    with tempfile.TemporaryDirectory() as empty:
+        exists = Path(args.db).is_file()
+        with ResultStore(args.db if exists else Path(empty) / "none.sqlite", read_only=exists) as store:
+            summary = run_suite(
+                suite, store, protocol=args.protocol, datasets=args.datasets, models=args.models,
+                data_home=args.data_home, download=args.download, retry_failed=args.retry_failed,
+                log=lambda m: print(m, file=sys.stderr), dry_run=True,
+            )  # fmt: skip
+    kinds = Counter()
+    for dataset, model, fold, seed, why in summary.planned:
+        print(f"{dataset} / {model} (fold {fold}, seed {seed}): {why}")
+        kinds[why.split(":")[0]] += 1
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
+    print(f"dry run: {len(summary.planned)} job(s) to run or store ({counts}); "
+          f"{summary.already_stored} already stored; {summary.total} in the suite; {args.db} "
+          "unchanged")  # fmt: skip
+    return 0
 
 
 def _report(args):

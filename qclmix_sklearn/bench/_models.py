@@ -38,7 +38,7 @@ IMPROVEMENT_ABLATIONS = {
     "qclmix_any_class_mixup": {**SCREENED_DEFAULTS, "mixup_same_class": False},
 }
 
-#: Levers with a track record on tabular data (issue 13), each added alone to ``qclmix_narrow``
+#: Levers with a track record on tabular data, each added alone to ``qclmix_narrow``
 #: (the defaults before the wider layers, which were the winning lever), and RealMLP-TD's three
 #: together. Measured on the dev suite; none but the widths won there.
 LEVER_VARIANTS = {

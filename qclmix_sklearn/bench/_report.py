@@ -314,7 +314,7 @@ def build_report(
     if own_store:
         if not Path(store).exists():
             raise FileNotFoundError(f"no results store at {store}: run `qclmix-bench run` first")
-        store = ResultStore(store)
+        store = ResultStore(store, read_only=True)  # a report never writes to the store
     try:
         return _build(store, Path(out_dir), protocols, suites, posthoc, alpha, tsne_datasets, tsne)
     finally:
@@ -326,14 +326,21 @@ _JOB = ["dataset", "model", "protocol", "fold", "seed"]
 
 
 def _latest(results):
-    """One row per job, its latest attempt (whatever its status), and the number dropped.
+    """One row per job, its latest attempt, and the number dropped.
 
     A job re-run with other settings is reported as it ran last: a failure or a timeout of the new
-    settings is listed among the jobs without a result, never hidden by an older success.
+    settings is listed among the jobs without a result, never hidden by an older success. A skip
+    (an optional dependency missing where the job last ran) hides nothing: the latest other
+    attempt counts, whatever its settings; a job only ever skipped is listed as skipped.
     """
     # row_id: insertion order, breaks ties of finishes within one second
     ranked = results.sort_values(["finished_at", "row_id"], na_position="first")
-    latest = ranked.drop_duplicates(_JOB, keep="last")
+    skipped = ranked["status"] == "skipped"
+    ran = ranked[~skipped].drop_duplicates(_JOB, keep="last")
+    only_skipped = ranked[skipped].drop_duplicates(_JOB, keep="last")
+    ran_jobs = pd.MultiIndex.from_frame(ran[_JOB])
+    only_skipped = only_skipped[~pd.MultiIndex.from_frame(only_skipped[_JOB]).isin(ran_jobs)]
+    latest = pd.concat([ran, only_skipped])
     return latest.sort_values(_JOB).reset_index(drop=True), len(results) - len(latest)
 
 
@@ -365,15 +372,16 @@ def _build(store, out, protocols, suites, posthoc, alpha, tsne_datasets, tsne):
         "`f1_score(average='macro')`, the mean of the per-class F1 scores, and **maF1 (paper)** = "
         "the paper's definition, the harmonic mean of maP and maR. Unless stated otherwise, "
         "macro-F1 below means maF1 (sklearn). The paper's own numbers for QCL-MixNet were "
-        "obtained by choosing the checkpoint on the test set (SPEC §4); ours never look at test "
+        "obtained by choosing the checkpoint on the test set; ours never look at test "
         "labels before scoring.",
     ]
     if superseded:
         lines += [
             "",
-            f"{superseded} older run(s) of the same jobs with other settings are not reported "
-            "(one run per dataset, model, protocol, fold and seed: the most recent attempt, "
-            "listed below among the jobs without a result when it failed).",
+            f"{superseded} other attempt(s) of the same jobs are not reported (one run per "
+            "dataset, model, protocol, fold and seed: the most recent attempt, listed below among "
+            "the jobs without a result when it failed; a skip for a missing optional dependency "
+            "counts only where the job never ran).",
         ]
     versions = results.loc[results["status"] == "ok", "versions"].dropna()
     if not versions.empty:

@@ -48,6 +48,9 @@ class RunSummary:
     elsewhere: int = 0
     interrupted: bool = False
     error: str = None  # why the run stopped early, when it was not Ctrl-C
+    #: with ``dry_run``: ``(dataset, model, fold, seed, why)`` of every job the run would compute
+    #: or store
+    planned: list = field(default_factory=list)
 
     def line(self):
         ran = sum(self.counts.values())
@@ -324,6 +327,40 @@ def _key(item):
     return tuple(item[c] for c in ("dataset", "model", "protocol", "fold", "seed", "param_hash"))
 
 
+def _why(item, stored, by_job):
+    """``(dataset, model, fold, seed, why)``: why a dry run would compute (or store) ``item``.
+
+    ``by_job``: the stored statuses of each (dataset, model, protocol, fold, seed), any settings.
+    """
+    key = _key(item)
+    if not isinstance(item, Job):
+        why = f"would be stored as {item['status']}: {item['error'].splitlines()[0]}"
+    elif key in stored:
+        why = f"retry: stored as {stored[key][0]}"
+    elif key[:5] in by_job:
+        why = f"re-run: stored ({', '.join(sorted(by_job[key[:5]]))}) under other parameters"
+    else:
+        why = "new"
+    return (*key[:2], *key[3:5], why)
+
+
+def _warn_missing_extras(pending, log):
+    """Say which models miss an optional dependency before their jobs are stored as skipped."""
+    missing = Counter()
+    reasons = {}
+    for item in pending:
+        if not isinstance(item, Job) and item["status"] == "skipped":
+            missing[item["model"]] += 1
+            reasons.setdefault(item["error"].splitlines()[0], []).append(item["model"])
+    for reason, names in reasons.items():
+        names = list(dict.fromkeys(names))
+        log(
+            f"missing optional dependency for {', '.join(names)} ({reason}): their "
+            f"{sum(missing[n] for n in names)} job(s) are stored as skipped; install it and run "
+            "the same command again to fill them in (a stored result is never hidden by a skip)"
+        )
+
+
 def run_suite(
     suite,
     store,
@@ -340,6 +377,7 @@ def run_suite(
     retry_failed=False,
     progress=True,
     log=print,
+    dry_run=False,
 ):
     """Run ``suite``'s jobs that are not in ``store`` yet and store each result as it arrives.
 
@@ -354,7 +392,12 @@ def run_suite(
     timeout : float, default=None
         Per-job time limit in seconds (default: the suite's); 0 disables it.
     retry_failed : bool, default=False
-        Also re-run jobs stored as failed, timeout or skipped.
+        Also re-run jobs stored as failed or timeout. A job stored as skipped (a missing
+        optional dependency) is always tried again.
+    dry_run : bool, default=False
+        Compute and store nothing (``store`` may be read-only): list in ``summary.planned`` the
+        jobs the run would compute, each with why (never stored, stored under other parameters,
+        a stored failure to retry, or a skip for a missing optional dependency).
 
     Returns
     -------
@@ -381,7 +424,8 @@ def run_suite(
 
     summary = RunSummary()
     owner = Owner()
-    done_statuses = ("ok",) if retry_failed else STATUSES
+    # a skip is no result: a plain re-run tries it again (e.g. once the missing extra is there)
+    done_statuses = ("ok",) if retry_failed else tuple(s for s in STATUSES if s != "skipped")
     stored = store.versions()
     done = {key for key, (status, *_) in stored.items() if status in done_statuses}
     pending = []
@@ -393,7 +437,7 @@ def run_suite(
         data_home=data_home,
         download=download,
         summary=summary,
-        store=store,
+        store=None if dry_run else store,
         log=log,
     ):
         summary.total += 1
@@ -401,6 +445,13 @@ def run_suite(
             summary.already_stored += 1
         else:
             pending.append(item)
+    if dry_run:
+        by_job = {}
+        for key, (status, *_) in stored.items():
+            by_job.setdefault(key[:5], set()).add(status)
+        summary.planned = [_why(item, stored, by_job) for item in pending]
+        return summary
+    _warn_missing_extras(pending, log)
 
     def claim(item):
         # a result stored since this run started is done, even a failure under --retry-failed

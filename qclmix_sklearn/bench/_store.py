@@ -156,10 +156,18 @@ class ResultStore:
         Database file; created (with its parent folder) when missing. An existing file that is
         empty (0 bytes), corrupted or another database raises :class:`InvalidStoreError`: a store
         is never created empty, so an empty file is not one (and is left untouched).
+    read_only : bool, default=False
+        Open an existing store for reading only (a report, a dry run): its file is never written,
+        no table or column is added, and it has no ``claims``. A missing file raises
+        ``FileNotFoundError``.
     """
 
-    def __init__(self, path=DEFAULT_DB):
+    def __init__(self, path=DEFAULT_DB, *, read_only=False):
         self.path = Path(path)
+        self.read_only = read_only
+        if read_only:
+            self._open_read_only()
+            return
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
@@ -200,8 +208,31 @@ class ResultStore:
             raise
         self.claims = Claims(self.path)
 
+    def _open_read_only(self):
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no results store at {self.path}")
+        if self.path.stat().st_size == 0:
+            raise InvalidStoreError(f"{self.path} is an empty file, not a results store")
+        self.claims = None
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        self._con = sqlite3.connect(uri, uri=True, timeout=60)
+        try:
+            _check(self._con, self.path)
+            if not self._con.execute("SELECT 1 FROM sqlite_master WHERE name='results'").fetchone():
+                raise InvalidStoreError(f"{self.path} has no results table: not a results store")
+        except sqlite3.DatabaseError as exc:
+            self._con.close()
+            raise InvalidStoreError(
+                f"{self.path} is not a usable results store ({exc}): it is corrupted or not an "
+                "SQLite database"
+            ) from None
+        except BaseException:
+            self._con.close()
+            raise
+
     def close(self):
-        self.claims.close()
+        if self.claims is not None:
+            self.claims.close()
         self._con.close()
 
     def __enter__(self):
@@ -306,9 +337,13 @@ class ResultStore:
         if status is not None:
             query += " WHERE status = ?"
             params = (status,)
-        return pd.read_sql_query(
+        rows = pd.read_sql_query(
             query + " ORDER BY dataset, model, protocol, seed, fold", self._con, params=params
         )
+        for column in _RESULT_COLUMNS + ("finished_at",):  # a read-only older store lacks some
+            if column not in rows:
+                rows[column] = None
+        return rows
 
     def embeddings(self, model=None):
         """Stored test-set embeddings: dicts with the key columns, ``embedding`` and ``labels``."""

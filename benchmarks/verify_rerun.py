@@ -1,0 +1,87 @@
+"""Re-run stored jobs with today's code and compare their metrics with the stored ones exactly.
+
+On a temporary copy of the store (the store itself is only read), the chosen jobs' rows are
+deleted and the same suite command computes them again; each job's five metrics are then compared
+with the stored row of the same key (dataset, model, protocol, fold, seed, settings hash)::
+
+    python benchmarks/verify_rerun.py --db benchmarks/results/dev.sqlite --suite dev \
+        --models qclmix_paper,qclmix_narrow --datasets zoo-3,new-thyroid1
+
+Prints one line per model (jobs compared, how many reproduce exactly) and every difference.
+"""
+
+import argparse
+import shutil
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from qclmix_sklearn.bench import ResultStore, get_suite, run_suite
+from qclmix_sklearn.bench._store import METRIC_COLUMNS
+
+KEY = "dataset, model, protocol, fold, seed, param_hash"
+
+
+def _metrics(db):
+    """The metric columns of the store ``db`` (a store written by an older version has fewer)."""
+    with sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True) as con:
+        present = {row[1] for row in con.execute("PRAGMA table_info(results)")}
+    return [column for column in METRIC_COLUMNS if column in present]
+
+
+def _rows(db, models, datasets, metrics):
+    marks = lambda values: ",".join("?" * len(values))  # noqa: E731
+    with sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True) as con:
+        query = (f"SELECT {KEY}, {', '.join(metrics)} FROM results WHERE status = 'ok' AND "
+                 f"model IN ({marks(models)}) AND dataset IN ({marks(datasets)})")  # fmt: skip
+        return {row[:6]: row[6:] for row in con.execute(query, (*models, *datasets))}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="the results store (only read)")
+    parser.add_argument("--suite", required=True, help="the suite that stored the jobs")
+    parser.add_argument("--models", required=True, help="comma-separated models to re-run")
+    parser.add_argument("--datasets", required=True, help="comma-separated datasets to re-run")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--fold", type=int, default=None, help="only this fold (default: all)")
+    parser.add_argument("--seed", type=int, default=None, help="only this seed (default: all)")
+    args = parser.parse_args(argv)
+    models, datasets = args.models.split(","), args.datasets.split(",")
+    metrics = _metrics(args.db)  # compared as stored: a newer version may add columns
+    stored = {key: values for key, values in _rows(args.db, models, datasets, metrics).items()
+              if args.fold in (None, key[3]) and args.seed in (None, key[4])}
+    if not stored:
+        parser.error("no stored ok row of these models on these datasets")
+    suite = get_suite(args.suite)
+    if args.max_epochs is not None:
+        suite = suite.with_options(common_params={**suite.common_params,
+                                                  "max_epochs": args.max_epochs})
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "copy.sqlite"
+        shutil.copyfile(args.db, copy)
+        with sqlite3.connect(copy) as con:
+            for key in stored:
+                con.execute(f"DELETE FROM results WHERE ({KEY}) = (?, ?, ?, ?, ?, ?)", key)
+        with ResultStore(copy) as store:
+            run_suite(suite, store, datasets=datasets, models=models, data_home=args.data_home,
+                      n_jobs=1, progress=False, log=lambda m: None)
+        again = _rows(copy, models, datasets, metrics)  # the other folds: still the stored rows
+    status = 0
+    for model in models:
+        keys = sorted(k for k in stored if k[1] == model)
+        same = [k for k in keys if again.get(k) == stored[k]]
+        print(f"{model}: {len(same)} of {len(keys)} stored jobs reproduced exactly")
+        for key in keys:
+            if key not in same:
+                status = 1
+                new = again.get(key)
+                change = f"{stored[key][3]:.4f} -> {new[3]:.4f}" if new else "not re-run"  # F1
+                print(f"    {key[0]} fold {key[3]} seed {key[4]}: macro-F1 {change}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
