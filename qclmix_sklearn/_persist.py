@@ -9,8 +9,10 @@ def skops_trusted_types():
     skops (``skops.io.load``) refuses to load types it does not know unless they are listed in
     ``trusted``; scikit-learn's, NumPy's and torch's own types it already knows. A classifier
     fitted on a DataFrame with categorical columns also holds its encoder
-    (``feature_encoder_``), so both are listed. A pytorch-metric-learning ``metric_loss`` or
-    ``miner`` passed as an object is the user's type and is not included.
+    (``feature_encoder_``), and one with a pytorch-metric-learning ``metric_loss`` or ``miner``
+    object holds it as plain data (``_plain_modules``): all of these are listed. The pml
+    classes themselves are the user's choice and not included (``skops.io.get_untrusted_types``
+    names them).
 
     Returns
     -------
@@ -19,6 +21,8 @@ def skops_trusted_types():
         ``skops.io.load(path, trusted=skops_trusted_types())``.
     """
     from ._classifier import QCLMixClassifier
+    from ._plain_modules import OwnMethod, PlainTensor
     from ._tabular_encoding import TabularEncoder
 
-    return [f"{kind.__module__}.{kind.__qualname__}" for kind in (QCLMixClassifier, TabularEncoder)]
+    kinds = (QCLMixClassifier, TabularEncoder, PlainTensor, OwnMethod)
+    return [f"{kind.__module__}.{kind.__qualname__}" for kind in kinds]
