@@ -121,9 +121,8 @@ def _wait_for(condition, what, timeout=120, process=None):
         time.sleep(0.05)
 
 
-def _children():
-    """pid -> parent pid of every process."""
-    out = {}
+def _live_processes():
+    """``(pid, fields of /proc/pid/stat after the name)`` of every process but zombies."""
     for name in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{name}/stat") as file:
@@ -131,22 +130,17 @@ def _children():
         except (OSError, IndexError):
             continue
         if fields[0] != "Z":  # a zombie has exited already
-            out[int(name)] = int(fields[1])
-    return out
+            yield int(name), fields
+
+
+def _children():
+    """pid -> parent pid of every process."""
+    return {pid: int(fields[1]) for pid, fields in _live_processes()}
 
 
 def _group(pgid):
     """The processes (not zombies) of process group ``pgid``."""
-    out = set()
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{name}/stat") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[3]) == pgid:
-            out.add(int(name))
-    return out
+    return {pid for pid, fields in _live_processes() if int(fields[3]) == pgid}
 
 
 def _descendants(pid):
