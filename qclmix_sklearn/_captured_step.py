@@ -61,8 +61,7 @@ class CapturedStep:
     def takes(self, active, members):
         """Whether this step is one this class runs: every member on a full batch."""
         return (len(active) == len(members)
-                and all(len(m.rows) == self.batch_size for m in members)
-                and all(m.batch_size == self.batch_size for m in members))
+                and all(len(m.rows) == self.batch_size for m in members))
 
     def new_epoch(self, members):
         """Move the members' rates of the coming epoch to the device (one copy)."""

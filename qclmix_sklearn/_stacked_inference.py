@@ -178,7 +178,7 @@ def fused_mean_proba(modules, X, offsets=None):
             total += logits.sum()  # finite iff every logit is
             if shift is not None:
                 logits += shift[:, None]
-            # The softmax written out, as in TorchClassifierBase._proba.
+            # The softmax written out as softmax_float64 does, over the classes (dim 1 here).
             proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
             proba /= proba.sum(dim=1, keepdim=True)
             out[start:start + len(x)].T.copy_(proba.sum(dim=0).div_(len(proba)))
