@@ -22,9 +22,11 @@ dimension, the others batched over the members), two gates and two
 LeakyReLUs. Folding changes the rounding only (the folded weights are
 computed in float64).
 
-Nothing here is specific to one version of the network beyond the layer
-kinds it knows: any other module, a BatchNorm without running statistics or
-a network whose logits are not ``classifier(encoder(x))`` makes
+The network says which layers its logits apply (``QCLMixNet.logit_layers``)
+and each layer how it folds (``affine_map``, or ``fold`` for a gate) and bounds
+its values (``bound_step``), in its own file (see :mod:`qclmix_sklearn.nn`).
+A network without ``logit_layers``, a layer without such a form (e.g. the
+periodic embedding) or a BatchNorm without running statistics makes
 :meth:`FusedMembers.build` return None, and the caller predicts member by
 member as before. As a last safeguard each build checks its logits against
 the modules' own on a few rows.
@@ -43,7 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._device import DEVICE_CHUNK_ROWS, row_chunks, to_host
-from .nn import FeatureSelfAttention, QCLMixNet, QuantumEntanglement
+from .nn._bounds import affine_bound_step, scale_bound_step
 
 __all__ = ["FusedMembers", "fused_mean_proba"]
 
@@ -81,7 +83,8 @@ class FusedMembers:
             return None
         if len({tuple(type(layer) for layer in layers) for layers in layer_lists}) != 1:
             return None
-        programs = [_fold(layers) for layers in layer_lists]
+        programs = [_fold(layers, module.n_features)
+                    for layers, module in zip(layer_lists, modules)]
         if any(program is None for program in programs):
             return None
         stage_lists, bounds = zip(*programs)
@@ -204,161 +207,53 @@ def _exact_logits(module, X):
 
 # -- the network's layers ---------------------------------------------------------
 def _logit_layers(module):
-    """The layers ``QCLMixNet.logits`` applies, in order, or None for any other network.
-
-    Children beside the encoder, the classifier and the (unused) projection
-    head must be ``nn.Identity``; the encoder must flatten to known layers.
-    """
-    if type(module) is not QCLMixNet:
-        return None
-    if next(module.parameters(recurse=False), None) is not None:
-        return None
-    if next(module.buffers(recurse=False), None) is not None:
-        return None
-    children = dict(module.named_children())
-    if "encoder" not in children or "classifier" not in children:
-        return None
-    others = set(children) - {"encoder", "classifier", "projection"}
-    if any(type(children[name]) is not nn.Identity for name in others):
-        return None
-    layers = _flatten(children["encoder"])
-    if layers is None or type(children["classifier"]) is not nn.Linear:
-        return None
-    return layers + [children["classifier"]]
-
-
-def _flatten(module):
-    if type(module) is nn.Sequential:
-        layers = []
-        for child in module:
-            inner = _flatten(child)
-            if inner is None:
-                return None
-            layers += inner
-        return layers
-    if type(module) is nn.Identity:
-        return []
-    if type(module) in _FOLDERS or type(module) in _ACTIVATIONS:
-        return [module]
-    return None
+    """The layers the network's ``logits`` applies, in order (its ``logit_layers``), or None."""
+    layers = getattr(module, "logit_layers", None)
+    return None if layers is None else layers()
 
 
 # -- folding --------------------------------------------------------------------------
-# In numpy float64: a few hundred operations on small matrices, each several
-# times cheaper than the same torch call.
-def _array(tensor, size=None):
-    """``tensor`` as a float64 array; None (no bias, no affine weight): zeros of ``size``."""
-    if tensor is None:
-        return np.zeros(size)
-    return tensor.detach().cpu().numpy().astype(np.float64)
+def _fold(layers, width):
+    """``(stages, bound steps)`` of one member's layers on inputs of ``width`` features, or
+    None (a layer that does not fold).
 
-
-def _affine_linear(layer):
-    """``z -> z @ M + m`` of an ``nn.Linear`` (row vectors)."""
-    return _array(layer.weight).T, _array(layer.bias, layer.out_features)
-
-
-def _affine_batch_norm(layer):
-    """BatchNorm1d in eval mode: ``z * scale + shift``, ``M = diag(scale)``."""
-    if layer.running_mean is None or layer.running_var is None:
-        return None  # eval mode would use the batch's statistics
-    scale = 1 / np.sqrt(_array(layer.running_var) + layer.eps)
-    if layer.weight is not None:
-        scale *= _array(layer.weight)
-    shift = _array(layer.bias, layer.num_features) - _array(layer.running_mean) * scale
-    return np.diag(scale), shift
-
-
-def _attention_parts(layer):
-    """FeatureSelfAttention's query, key, value and output maps ``(M, m)``, or None."""
-    attention = layer.attention
-    if attention.in_proj_weight is None:
-        return None
-    dim = attention.embed_dim
-    w_in = _array(attention.in_proj_weight)
-    b_in = _array(attention.in_proj_bias, 3 * dim)
-    parts = [(w_in[i * dim:(i + 1) * dim].T, b_in[i * dim:(i + 1) * dim]) for i in range(3)]
-    return parts + [_affine_linear(attention.out_proj)]
-
-
-def _affine_attention(layer):
-    """``x + out_proj(value(x))``: FeatureSelfAttention's forward with its weight of 1."""
-    parts = _attention_parts(layer)
-    if parts is None:
-        return None
-    (w_value, b_value), (w_out, b_out) = parts[2], parts[3]
-    return np.eye(len(w_value)) + w_value @ w_out, b_value @ w_out + b_out
-
-
-_FOLDERS = {
-    nn.Linear: _affine_linear,
-    nn.BatchNorm1d: _affine_batch_norm,
-    FeatureSelfAttention: _affine_attention,
-    QuantumEntanglement: None,  # a gate: handled in _fold
-}
-
-
-def _fold(layers):
-    """``(stages, bound steps)`` of one member's layers, or None.
-
-    The state between nonlinearities is ``z = gate * (h @ A + b) + c`` with
+    Each layer folds by its own form: an activation (ReLU, LeakyReLU) is
+    materialised, a layer with an ``affine_map()`` composes into the state, one
+    with a ``fold`` (QuantumEntanglement's gate) transforms it. The state
+    between nonlinearities is ``z = gate * (h @ A + b) + c`` with
     ``gate = sigmoid(h @ g + d)`` or 1, for the last materialised activation
     h (first: the input).
     """
-    width = _in_width(layers[0])
-    if width is None:
-        return None
-    stages, bounds = [], []
     state = _identity_state(width)
+    stages, bounds = [], []
     for layer in layers:
-        kind = type(layer)
-        if kind in _ACTIVATIONS:
+        if type(layer) in _ACTIVATIONS:
             stages.append(_stage(state, layer))
             state = _identity_state(state["A"].shape[1])
-            slope = abs(layer.negative_slope) if kind is nn.LeakyReLU else 0.0
-            bounds.append(_bound_scale(max(1.0, slope)))
-        elif kind is QuantumEntanglement:
+            slope = abs(layer.negative_slope) if type(layer) is nn.LeakyReLU else 0.0
+            bounds.append(scale_bound_step(max(1.0, slope)))
+        elif callable(getattr(layer, "fold", None)):
             if state["gate"] is not None:  # a gate of a gate: materialise first
                 stages.append(_stage(state, None))
                 state = _identity_state(state["A"].shape[1])
-            theta = _array(layer.theta)
-            state = _entangle(state, theta)
-            bounds.append(_bound_entanglement(theta))
+            A, b, gate = layer.fold(state["A"], state["b"] + state["c"])
+            state = {"A": A, "b": b, "c": np.zeros_like(b), "gate": gate}
+            bounds.append(layer.bound_step())
         else:
-            affine = _FOLDERS[kind](layer)
+            affine = layer.affine_map() if callable(getattr(layer, "affine_map", None)) else None
             if affine is None:
                 return None
             matrix, vector = affine
             state = {"A": state["A"] @ matrix, "b": state["b"] @ matrix,
                      "c": state["c"] @ matrix + vector, "gate": state["gate"]}
-            bounds.append(_bound_attention(_attention_parts(layer))
-                          if kind is FeatureSelfAttention else _bound_affine(matrix, vector))
+            own = getattr(layer, "bound_step", None)
+            bounds.append(own() if callable(own) else affine_bound_step(matrix, vector))
     stages.append(_stage(state, None))
     return stages, bounds
 
 
-def _in_width(layer):
-    if type(layer) is nn.Linear:
-        return layer.in_features
-    if type(layer) is nn.BatchNorm1d:
-        return layer.num_features
-    if type(layer) is FeatureSelfAttention:
-        return layer.attention.embed_dim
-    if type(layer) is QuantumEntanglement:
-        return layer.theta.numel()
-    return None
-
-
 def _identity_state(width):
     return {"A": np.eye(width), "b": np.zeros(width), "c": np.zeros(width), "gate": None}
-
-
-def _entangle(state, theta):
-    """QuantumEntanglement of an ungated ``z = h @ A + e``."""
-    cos, sin = np.cos(theta), np.sin(theta)
-    A = state["A"] * cos
-    b = (state["b"] + state["c"]) * cos
-    return {"A": A, "b": b, "c": np.zeros_like(b), "gate": (A @ sin, b @ sin)}
 
 
 def _stage(state, activation):
@@ -417,51 +312,3 @@ def _run_stage(stage, h):
     if stage["slope"] is not None:
         out = F.leaky_relu_(out, stage["slope"]) if stage["slope"] else out.relu_()
     return out
-
-
-# -- bounds of the exact path's values ------------------------------------------------
-# Each step maps a bound on |input| to (bound on |output|, bound on any value in between).
-def _row_norm(matrix):
-    """``|z @ matrix|_inf <= _row_norm(matrix) * |z|_inf``: the largest absolute column sum."""
-    return float(np.abs(matrix).sum(axis=0).max()) if matrix.size else 0.0
-
-
-def _largest(vector):
-    return float(np.abs(vector).max()) if vector.size else 0.0
-
-
-def _bound_affine(matrix, vector):
-    norm, offset = _row_norm(matrix), _largest(vector)
-
-    def step(t):
-        out = norm * t + offset
-        return out, out
-    return step
-
-
-def _bound_scale(factor):
-    def step(t):
-        return factor * t, factor * t
-    return step
-
-
-def _bound_entanglement(theta):
-    dot, largest_cos = float(np.abs(np.cos(theta) * np.sin(theta)).sum()), _largest(np.cos(theta))
-
-    def step(t):  # the gate's input p . sin(theta); the output is p times a gate in [0, 1]
-        return largest_cos * t, dot * t
-    return step
-
-
-def _bound_attention(parts):
-    query_key_value = [(_row_norm(matrix), _largest(vector)) for matrix, vector in parts[:3]]
-    out_norm, out_offset = _row_norm(parts[3][0]), _largest(parts[3][1])
-    dim = len(parts[0][0])
-
-    def step(t):
-        query, key, value = (norm * t + offset for norm, offset in query_key_value)
-        # q . k sums dim products of at most query * key each.
-        products = dim * query * key
-        out = t + out_norm * value + out_offset
-        return out, max(query, key, value, products, out)
-    return step

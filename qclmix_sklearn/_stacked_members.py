@@ -25,8 +25,6 @@ from functools import partial
 import torch
 from torch.func import functional_call, vmap
 
-from ._stacked_layers import make_stacked
-
 __all__ = ["StackedAdamW", "StackedMembers"]
 
 
@@ -79,10 +77,9 @@ class StackedMembers:
         # The private criterion reads its parameters from plain attributes that
         # each call sets (cheaper than functional_call's reparametrisation).
         self._criterion_slots = _as_attributes(self._criterion)
-        # Known layers run the members with batched operations (see
-        # _stacked_layers); any other module runs through vmap.
-        self._current = {}
-        self._native = make_stacked(self._module, lambda: self._current)
+        # A network with a member form (QCLMixNet: see nn._members) runs the
+        # members with batched operations; any other module through vmap.
+        self._native = callable(getattr(self._module, "forward_members", None))
         self.buffers = {
             name: torch.stack([dict(m.named_buffers())[name] for m in modules]).clone()
             for name, _ in modules[0].named_buffers()
@@ -166,12 +163,8 @@ class StackedMembers:
     def _run(self, module_params, buffers, X, method=None):
         """The members' module outputs on ``X`` (k, n, ...), natively or through vmap."""
         if self._native:
-            self._current = {**module_params, **buffers}
-            try:
-                forward = self._module if method is None else getattr(self._module, method)
-                return forward(X)
-            finally:
-                self._current = {}
+            forward = getattr(self._module, f"{method or 'forward'}_members")
+            return forward(X, {**module_params, **buffers})
         if method is None:
             return vmap(partial(self._forward, self._module))(module_params, buffers, X)
         return vmap(partial(_call_method, self._module, method))(module_params, buffers, X)

@@ -1,7 +1,15 @@
 import pytest
 import torch
+from torch import nn
 
-from qclmix_sklearn.nn import FeatureSelfAttention, QCLMixNet, QuantumEntanglement
+from qclmix_sklearn.nn import (
+    BatchNorm1d,
+    FeatureSelfAttention,
+    Linear,
+    PeriodicEmbedding,
+    QCLMixNet,
+    QuantumEntanglement,
+)
 
 
 def test_quantum_entanglement_follows_the_paper_formula():
@@ -59,3 +67,43 @@ def test_logits_method_equals_the_first_output_of_forward():
     net = QCLMixNet(6, 3).eval()
     x = torch.randn(10, 6)
     torch.testing.assert_close(net.logits(x), net(x)[0])
+
+
+def _member_copies(build, k=3):
+    layers = []
+    for i in range(k):
+        torch.manual_seed(i)
+        layers.append(build())
+    stacked = {name: torch.stack([dict(layer.state_dict())[name] for layer in layers])
+               for name in layers[0].state_dict()}
+    return layers, stacked
+
+
+@pytest.mark.parametrize("build, width", [
+    (lambda: Linear(5, 4), 5),
+    (lambda: BatchNorm1d(5), 5),
+    (lambda: QuantumEntanglement(5), 5),
+    (lambda: FeatureSelfAttention(5), 5),
+    (lambda: PeriodicEmbedding(5, 3), 5),
+])
+@pytest.mark.parametrize("training", [True, False])
+def test_each_layers_member_form_is_its_forward_member_by_member(build, width, training):
+    layers, stacked = _member_copies(build)
+    x = torch.randn(3, 8, width, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for layer in layers:
+            layer.train(training)
+        out = layers[0].forward_members(x, stacked)
+        for i, layer in enumerate(layers):
+            torch.testing.assert_close(out[i], layer(x[i]), rtol=1e-5, atol=1e-6)
+            for name, buffer in layer.named_buffers():  # BatchNorm's running statistics
+                torch.testing.assert_close(stacked[name][i], buffer)
+
+
+def test_a_layer_without_member_form_is_refused_not_run_as_one_member():
+    from qclmix_sklearn.nn._members import forward_members
+
+    network = nn.Sequential(Linear(4, 4), nn.LayerNorm(4))
+    with pytest.raises(TypeError, match="LayerNorm has no member form"):
+        forward_members(network, torch.randn(2, 3, 4),
+                        {"0.weight": torch.randn(2, 4, 4), "0.bias": torch.randn(2, 4)})

@@ -106,14 +106,22 @@ def test_logits_that_are_not_classifier_of_encoder_fall_back(fitted):
     np.testing.assert_array_equal(model.predict_proba(X), member_by_member(model, X))
 
 
-def test_an_extra_child_module_falls_back_unless_it_is_an_identity(fitted):
+def test_a_layer_that_does_not_fold_falls_back(fitted):
     model, _ = fitted
     model = pickle.loads(pickle.dumps(model))
     for module in modules(model):
-        module.input_scale = nn.Identity()
+        module.encoder.insert(2, nn.Identity())  # not a layer of the logits: left out
     assert FusedMembers.build(modules(model)) is not None
     for module in modules(model):
-        module.input_scale = Doubling()
+        module.encoder.insert(2, Doubling())  # no affine map, no fold
+    assert FusedMembers.build(modules(model)) is None
+
+
+def test_a_network_that_does_not_list_its_logit_layers_falls_back(fitted):
+    model, _ = fitted
+    model = pickle.loads(pickle.dumps(model))
+    for module in modules(model):
+        module.logit_layers = None
     assert FusedMembers.build(modules(model)) is None
 
 

@@ -44,7 +44,7 @@ def _periodic_members(k):
 
 
 def _plain_members(k):
-    # Softplus is no layer _stacked_layers knows: this module runs through vmap.
+    # A plain torch network has no member form (forward_members): it runs through vmap.
     def module():
         return nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.Softplus(),
                              nn.Linear(16, 3))
@@ -82,7 +82,7 @@ def test_each_members_loss_and_gradients_are_those_of_the_separate_member(member
 
 @pytest.mark.parametrize("members, native", [
     (_qclmix_members, True), (_periodic_members, True), (_plain_members, False)])
-def test_known_layers_run_natively_and_other_modules_through_vmap(members, native):
+def test_networks_with_a_member_form_run_natively_and_others_through_vmap(members, native):
     assert StackedMembers(*members(2))._native is native
 
 

@@ -27,9 +27,7 @@ class PeriodicEmbedding(nn.Module):
     depend on the gradient's scale) is that learning-rate factor, with one
     optimizer and one rate for the whole network.
 
-    ``forward`` is a fixed sequence of tensor operations on the parameters
-    and the input (no randomness, no data-dependent branch): it runs under
-    ``torch.func.vmap`` over stacked ensemble members.
+    ``forward_members`` runs k stacked members at once.
 
     Parameters
     ----------
@@ -71,4 +69,16 @@ class PeriodicEmbedding(nn.Module):
         # Per-feature linear map (D, F) -> (D, k - 1): a batched product over the features.
         learnt = torch.einsum("...df,dfo->...do", periodic, factor * self.weight)
         learnt = learnt + factor * self.bias
+        return torch.cat([learnt.flatten(-2), x], dim=-1)
+
+    def forward_members(self, x, tensors, prefix=""):
+        """``forward`` with a member dimension on the input and the parameters: x (k, n, D)."""
+        factor = self.lr_factor
+        frequency, phase = tensors[prefix + "frequency"], tensors[prefix + "phase"]  # (k, D, F)
+        angle = (2 * math.pi * (x[..., None] * (factor * frequency)[:, None])
+                 + (factor * phase)[:, None])
+        periodic = torch.cos(angle)
+        # The per-feature maps (D, F) -> (D, k - 1) of every member: one batched product.
+        learnt = torch.einsum("mndf,mdfo->mndo", periodic, factor * tensors[prefix + "weight"])
+        learnt = learnt + (factor * tensors[prefix + "bias"])[:, None]
         return torch.cat([learnt.flatten(-2), x], dim=-1)

@@ -2,13 +2,16 @@
 
 from torch import nn
 
+from ._batch_norm import BatchNorm1d
 from ._feature_attention import FeatureSelfAttention
+from ._linear import Linear
+from ._members import forward_members
 from ._periodic_embedding import PeriodicEmbedding
 from ._quantum_entanglement import QuantumEntanglement
 
 
 def _dense_block(n_in, n_out):
-    return nn.Sequential(nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.LeakyReLU())
+    return nn.Sequential(Linear(n_in, n_out), BatchNorm1d(n_out), nn.LeakyReLU())
 
 
 class QCLMixNet(nn.Module):
@@ -55,6 +58,7 @@ class QCLMixNet(nn.Module):
         numerical_embedding_size=4,
     ):
         super().__init__()
+        self.n_features = n_features
         wide, narrow = hidden_sizes
         projection_hidden, embedding_dim = projection_sizes
 
@@ -80,12 +84,12 @@ class QCLMixNet(nn.Module):
             entangle(wide),
             _dense_block(wide, narrow),
         )
-        self.classifier = nn.Linear(narrow, n_classes)
+        self.classifier = Linear(narrow, n_classes)
         self.projection = nn.Sequential(
-            nn.Linear(narrow, projection_hidden),
-            nn.BatchNorm1d(projection_hidden),
+            Linear(narrow, projection_hidden),
+            BatchNorm1d(projection_hidden),
             nn.ReLU(),
-            nn.Linear(projection_hidden, embedding_dim),
+            Linear(projection_hidden, embedding_dim),
         )
 
     def forward(self, x):
@@ -95,3 +99,24 @@ class QCLMixNet(nn.Module):
     def logits(self, x):
         """The class logits alone: prediction skips the projection head."""
         return self.classifier(self.encoder(x))
+
+    def forward_members(self, x, tensors, prefix=""):
+        """``forward`` of k stacked members (see :mod:`~qclmix_sklearn.nn._members`)."""
+        representation = forward_members(self.encoder, x, tensors, prefix + "encoder.")
+        return (self.classifier.forward_members(representation, tensors, prefix + "classifier."),
+                forward_members(self.projection, representation, tensors, prefix + "projection."))
+
+    def logits_members(self, x, tensors, prefix=""):
+        """``logits`` of k stacked members."""
+        representation = forward_members(self.encoder, x, tensors, prefix + "encoder.")
+        return self.classifier.forward_members(representation, tensors, prefix + "classifier.")
+
+    def logit_layers(self):
+        """The layers ``logits`` applies, in order (``nn.Identity`` left out): what folding reads."""
+        return _flatten(self.encoder) + [self.classifier]
+
+
+def _flatten(module):
+    if type(module) is nn.Sequential:
+        return [layer for child in module for layer in _flatten(child)]
+    return [] if type(module) is nn.Identity else [module]
