@@ -27,15 +27,6 @@ class ArgmaxProbaClassifier(_LabelEncodedBase):
     ----------
     estimator_ : classifier object
         The fitted clone of ``estimator``, trained on labels ``0 .. n_classes-1``.
-
-    classes_ : ndarray of shape (n_classes,)
-        The original class labels, sorted.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
     """
 
     _parameter_constraints: dict = {"estimator": [HasMethods(["fit", "predict_proba"])]}

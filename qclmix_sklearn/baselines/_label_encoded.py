@@ -1,5 +1,7 @@
 """Meta-estimators fitting a classifier on labels 0..n-1: their base, and one with class weights."""
 
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils._available_if import available_if
@@ -8,6 +10,19 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._label_types import encode_class_labels
+
+# The fitted attributes of every subclass, documented once: appended to each subclass's
+# docstring, whose Attributes section ends with the attributes of its own.
+_ENCODED_LABELS_ATTRIBUTES = """
+classes_ : ndarray of shape (n_classes,)
+    The original class labels, sorted.
+
+n_features_in_ : int
+    Number of features seen during fit.
+
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during fit, when X has string column names.
+"""
 
 
 class _LabelEncodedBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -19,13 +34,21 @@ class _LabelEncodedBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     writes ``fit`` around :meth:`_fit_data`, picks the predicted class in
     :meth:`_predict_encoded`, and may change how ``X`` is checked and passed
     on (``_X_checks``, ``_passes_checked_X``) and how the wrapped
-    probabilities are returned (:meth:`_proba`).
+    probabilities are returned (:meth:`_proba`). The attributes ``classes_``,
+    ``n_features_in_`` and ``feature_names_in_`` are documented here once and
+    appended to each subclass's docstring.
     """
 
     # Keyword arguments of ``validate_data`` for X, and whether ``estimator_``
     # gets the checked copy (or X as the caller gave it).
     _X_checks: dict = {}
     _passes_checked_X = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:  # python -OO strips docstrings
+            # cleandoc: Python >= 3.13 strips the indentation of docstrings, earlier ones do not.
+            cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n" + _ENCODED_LABELS_ATTRIBUTES
 
     def _fit_data(self, X, y):
         """``(X, y_encoded)`` to fit ``estimator_`` on; sets ``classes_`` and ``n_features_in_``."""
@@ -69,7 +92,7 @@ class _LabelEncodedBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            Samples, whose probabilities the wrapped classifier gives.
 
         Returns
         -------
@@ -103,15 +126,6 @@ class LabelEncodedClassifier(_LabelEncodedBase):
     ----------
     estimator_ : classifier object
         The fitted clone of ``estimator``.
-
-    classes_ : ndarray of shape (n_classes,)
-        The original class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
     """
 
     _parameter_constraints: dict = {

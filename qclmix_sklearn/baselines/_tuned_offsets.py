@@ -44,15 +44,6 @@ class TunedOffsetsClassifier(ArgmaxProbaClassifier):
 
     class_offsets_ : ndarray of shape (n_classes,)
         Offsets added to the log-probabilities in ``predict``, in ``classes_`` order.
-
-    classes_ : ndarray of shape (n_classes,)
-        The original class labels, sorted.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
     """
 
     _parameter_constraints: dict = {
