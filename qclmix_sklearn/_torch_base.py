@@ -12,10 +12,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 from skorch.dataset import Dataset
@@ -23,7 +21,7 @@ from skorch.helper import predefined_split
 
 from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
 from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks, to_host
-from ._label_types import check_label_types
+from ._label_types import check_label_types, encode_class_labels
 from ._plain_modules import modules_from_plain, modules_to_plain
 from ._sample_weights import training_weights
 from ._shared_params import expand_shared_parameters
@@ -92,15 +90,7 @@ def validate_training_data(estimator, X, y, sample_weight=None):
     X, y = validate_fit_features(estimator, X, y)
     X = as_float32(X)
     check_label_types(y)
-    check_classification_targets(y)
-    encoder = LabelEncoder().fit(y)
-    estimator.classes_ = encoder.classes_
-    if len(estimator.classes_) < 2:
-        raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes; "
-            f"got 1 class ({estimator.classes_[0]!r})."
-        )
-    y = encoder.transform(y).astype(np.int64)
+    y = encode_class_labels(estimator, y).astype(np.int64)
     weights = training_weights(
         sample_weight, getattr(estimator, "class_weight", None), X, y, estimator.classes_
     )

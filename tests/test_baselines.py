@@ -3,15 +3,17 @@
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_wine
 from sklearn.model_selection import ParameterGrid, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from qclmix_sklearn.baselines import (
+    ArgmaxProbaClassifier,
     GNNClassifier,
     LabelEncodedClassifier,
     SafeSMOTE,
@@ -137,6 +139,37 @@ def test_label_encoded_classifier_rejects_a_single_class():
 
     with pytest.raises(ValueError, match="at least 2 classes"):
         LabelEncodedClassifier(LogisticRegression()).fit(np.eye(3), ["a", "a", "a"])
+
+
+class _RecordsX(ClassifierMixin, BaseEstimator):
+    """Predicts the first class; ``seen_`` lists the type of each X it was given."""
+
+    def fit(self, X, y):
+        self.seen_ = [type(X)]
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        self.seen_.append(type(X))
+        return np.zeros(len(X), dtype=int)
+
+    def predict_proba(self, X):
+        self.seen_.append(type(X))
+        return np.eye(len(self.classes_))[np.zeros(len(X), dtype=int)]
+
+
+@pytest.mark.parametrize(
+    "wrapper, passed_on",
+    # ArgmaxProbaClassifier checks X but hands on what it was given (a DataFrame stays one);
+    # LabelEncodedClassifier hands on its checked array, which the stored XGBoost fits saw.
+    [(ArgmaxProbaClassifier, pd.DataFrame), (LabelEncodedClassifier, np.ndarray)],
+)
+def test_label_encoding_wrappers_pass_on_X_as_documented(wrapper, passed_on):
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    fitted = wrapper(_RecordsX()).fit(X, ["v", "u", "v", "u"])
+    np.testing.assert_array_equal(fitted.predict(X), ["u"] * 4)
+    assert fitted.predict_proba(X).shape == (4, 2)
+    assert fitted.estimator_.seen_ == [passed_on] * 3
 
 
 def test_safe_smote_handles_classes_of_one_and_two_samples():

@@ -14,7 +14,8 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._torch_base import TorchClassifierBase
+from ._torch_baseline import TorchBaseline
+
 
 def _check_positive_ints(name, values):
     values = tuple(values)
@@ -110,7 +111,7 @@ class _CNN1D(nn.Module):
 
 
 # -- estimators --------------------------------------------------------------
-class TorchMLPClassifier(TorchClassifierBase):
+class TorchMLPClassifier(TorchBaseline):
     """Multi-layer perceptron with BatchNorm (the paper's MLP baseline).
 
     Each hidden layer is ``Linear -> BatchNorm1d -> ReLU -> Dropout``.
@@ -127,24 +128,11 @@ class TorchMLPClassifier(TorchClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is the network.
-
-    best_epoch_ : int
-        1-based epoch whose weights were kept.
-
-    n_iter_ : int
-        Number of epochs run.
+    {fitted_attributes}
     """
 
     _parameter_constraints: dict = {
-        **TorchClassifierBase._parameter_constraints,
+        **TorchBaseline._parameter_constraints,
         "hidden_layer_sizes": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
@@ -175,7 +163,7 @@ class TorchMLPClassifier(TorchClassifierBase):
         return _MLP(n_features, n_classes, sizes, self.dropout)
 
 
-class ResNetClassifier(TorchClassifierBase):
+class ResNetClassifier(TorchBaseline):
     """Residual MLP (the paper's ResNet baseline).
 
     ``Linear -> BatchNorm1d -> ReLU`` stem, then ``n_blocks`` residual blocks
@@ -197,24 +185,11 @@ class ResNetClassifier(TorchClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is the network.
-
-    best_epoch_ : int
-        1-based epoch whose weights were kept.
-
-    n_iter_ : int
-        Number of epochs run.
+    {fitted_attributes}
     """
 
     _parameter_constraints: dict = {
-        **TorchClassifierBase._parameter_constraints,
+        **TorchBaseline._parameter_constraints,
         "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
         "n_blocks": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -246,7 +221,7 @@ class ResNetClassifier(TorchClassifierBase):
         return _ResNet(n_features, n_classes, self.hidden_layer_size, self.n_blocks, self.dropout)
 
 
-class RNNClassifier(TorchClassifierBase):
+class RNNClassifier(TorchBaseline):
     """GRU or LSTM reading the features as a sequence (GRU/LSTM/BiGRU/BiLSTM).
 
     Sample ``x`` of ``n_features`` values becomes a sequence of
@@ -273,24 +248,11 @@ class RNNClassifier(TorchClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is the network.
-
-    best_epoch_ : int
-        1-based epoch whose weights were kept.
-
-    n_iter_ : int
-        Number of epochs run.
+    {fitted_attributes}
     """
 
     _parameter_constraints: dict = {
-        **TorchClassifierBase._parameter_constraints,
+        **TorchBaseline._parameter_constraints,
         "cell": [StrOptions({"gru", "lstm"})],
         "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
@@ -324,7 +286,7 @@ class RNNClassifier(TorchClassifierBase):
         return _RNN(n_classes, self.cell, self.hidden_layer_size, self.bidirectional, self.dropout)
 
 
-class CNN1DClassifier(TorchClassifierBase):
+class CNN1DClassifier(TorchBaseline):
     """Two 1-D convolutions over the feature axis (the paper's CNN baseline).
 
     Each convolution (``same`` padding) is followed by BatchNorm1d, ReLU and a
@@ -345,24 +307,11 @@ class CNN1DClassifier(TorchClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is the network.
-
-    best_epoch_ : int
-        1-based epoch whose weights were kept.
-
-    n_iter_ : int
-        Number of epochs run.
+    {fitted_attributes}
     """
 
     _parameter_constraints: dict = {
-        **TorchClassifierBase._parameter_constraints,
+        **TorchBaseline._parameter_constraints,
         "filters": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],

@@ -22,8 +22,8 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._torch_base import TorchClassifierBase
 from ._graph import attach_edges, knn_graph
+from ._torch_baseline import TorchBaseline
 
 _INSTALL_HINT = (
     "The GNN baselines need torch-geometric, which is not installed; "
@@ -96,7 +96,7 @@ class _InductiveGraphNet(nn.Module):
         return self.gnn(x, edges)[n_ref:]
 
 
-class GNNClassifier(TorchClassifierBase):
+class GNNClassifier(TorchBaseline):
     """Graph neural network on the k-nearest-neighbour graph of the samples.
 
     Training builds a symmetric kNN graph over the training samples and
@@ -107,7 +107,8 @@ class GNNClassifier(TorchClassifierBase):
     training samples with edges training -> new only. Inputs should be
     standardised, as the kNN graph uses Euclidean distances. The training
     loop (seeding, AdamW, early stopping, best-epoch checkpoint, sample
-    weights, device and threads) is that of every torch estimator here.
+    weights, device and threads) is that of every torch estimator here;
+    ``net_.module_.gnn`` is the torch-geometric network.
 
     Requires torch-geometric (``pip install 'qclmix-sklearn[gnn]'``).
 
@@ -161,18 +162,7 @@ class GNNClassifier(TorchClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
-
-    net_ : skorch.NeuralNet
-        The trained skorch net, weights of the best validation epoch;
-        ``net_.module_.gnn`` is the torch-geometric network.
+    {fitted_attributes}
 
     X_graph_ : ndarray of shape (n_graph_nodes, n_encoded_features)
         Features of the training samples forming the reference graph (after
@@ -180,16 +170,10 @@ class GNNClassifier(TorchClassifierBase):
 
     edge_index_ : ndarray of shape (2, n_edges)
         Edges of the reference graph.
-
-    best_epoch_ : int
-        1-based epoch whose weights were kept.
-
-    n_iter_ : int
-        Number of epochs run.
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in TorchClassifierBase._parameter_constraints.items()
+        **{k: v for k, v in TorchBaseline._parameter_constraints.items()
            if k != "batch_size"},
         "conv": [StrOptions({"gcn", "sage", "gat", "gin", "jknet"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],

@@ -4,7 +4,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils._param_validation import HasMethods, Interval
 
@@ -44,15 +44,6 @@ class TunedOffsetsClassifier(ArgmaxProbaClassifier):
 
     class_offsets_ : ndarray of shape (n_classes,)
         Offsets added to the log-probabilities in ``predict``, in ``classes_`` order.
-
-    classes_ : ndarray of shape (n_classes,)
-        The original class labels, sorted.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
     """
 
     _parameter_constraints: dict = {
@@ -66,24 +57,8 @@ class TunedOffsetsClassifier(ArgmaxProbaClassifier):
         self.cv = cv
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Tune the offsets on out-of-fold probabilities, then refit on all of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, passed on unchanged.
-
-        y : array-like of shape (n_samples,)
-            Target labels, of any type.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        y_encoded = self._encode(X, y)
+    def _fit_encoded(self, X, y_encoded):
+        """Tune the offsets on out-of-fold probabilities, then refit on all of ``X``."""
         smallest = np.bincount(y_encoded).min()
         folds = StratifiedKFold(
             max(2, min(self.cv, smallest)), shuffle=True, random_state=self.random_state
@@ -99,22 +74,9 @@ class TunedOffsetsClassifier(ArgmaxProbaClassifier):
         # there, and a finite log keeps every score difference finite for the search.
         log_proba = np.log(np.maximum(proba, np.finfo(np.float64).tiny))
         self.class_offsets_ = tune_class_offsets(log_proba, y_encoded)
-        self.estimator_ = clone(self.estimator).fit(X, y_encoded)
-        return self
+        super()._fit_encoded(X, y_encoded)
 
-    def predict(self, X):
-        """The class of highest ``log proba + class_offsets_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
+    def _predict_encoded(self, X):
         with np.errstate(divide="ignore"):
             scores = np.log(self.predict_proba(X)) + self.class_offsets_
-        return self.classes_[scores.argmax(axis=1)]
+        return scores.argmax(axis=1)
