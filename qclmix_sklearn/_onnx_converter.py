@@ -168,7 +168,8 @@ def _encoded(scope, operator, container, model):
     if len(encoder.numeric_):
         numeric = _numeric(scope, container, [columns[j] for j in encoder.numeric_])
         parts = _filled(scope, container, numeric, encoder)
-    for j, categories in zip(encoder.categorical_, encoder.one_hot_.categories_):
+    one_hot = encoder.columns_.named_transformers_["categorical"][-1]
+    for j, categories in zip(encoder.categorical_, one_hot.categories_):
         _check_type(columns[j], (StringTensorType,), "categorical")
         labels = _category_labels(categories, columns[j])
         equal = _node(scope, container, "Equal",
@@ -180,10 +181,13 @@ def _encoded(scope, operator, container, model):
 
 def _filled(scope, container, numeric, encoder):
     """``[numeric columns with NaN filled, missing indicators]`` as ``feature_encoder_`` encodes."""
+    # Not skl2onnx's SimpleImputer converter: it leaves out add_indicator's columns and
+    # fills every column, where a column complete in fit keeps its NaN (skl2onnx 1.20).
     is_missing = _node(scope, container, "IsNaN", [numeric])
     # NaN where a column had no missing value in fit: such a NaN stays NaN.
     fill = np.full(len(encoder.numeric_), np.nan, dtype=np.float32)
-    fill[encoder.missing_] = encoder.medians_
+    imputer = encoder.columns_.named_transformers_["numeric"][-1]
+    fill[encoder.missing_] = imputer.statistics_[encoder.missing_]
     parts = [_node(scope, container, "Where",
                    [is_missing, _constant(scope, container, "fill", fill), numeric])]
     if len(encoder.missing_):

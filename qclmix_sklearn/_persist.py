@@ -1,18 +1,19 @@
-"""Which of this package's types a saved QCLMixClassifier holds, for skops' trust list."""
+"""Which types a saved QCLMixClassifier holds that skops does not trust by default."""
 
 __all__ = ["skops_trusted_types"]
 
 
 def skops_trusted_types():
-    """The types of this package that a fitted :class:`QCLMixClassifier` may hold.
+    """The types a fitted :class:`QCLMixClassifier` may hold that skops does not trust by default.
 
     skops (``skops.io.load``) refuses to load types it does not know unless they are listed in
-    ``trusted``; scikit-learn's, NumPy's and torch's own types it already knows. A classifier
-    fitted on a DataFrame with categorical columns also holds its encoder
-    (``feature_encoder_``), and one with a pytorch-metric-learning ``metric_loss`` or ``miner``
-    object holds it as plain data (``_plain_modules``): all of these are listed. The pml
-    classes themselves are the user's choice and not included (``skops.io.get_untrusted_types``
-    names them).
+    ``trusted``; scikit-learn's, NumPy's and torch's own types it already knows, except NumPy's
+    dtype objects. A classifier fitted on categorical columns or missing values holds its
+    encoder (``feature_encoder_``), with the two functions of its ``FunctionTransformer`` steps
+    and the dtype its ``SimpleImputer`` keeps (``numpy.dtype``: skops rebuilds it from an empty
+    ``.npy`` array); one with a pytorch-metric-learning ``metric_loss`` or ``miner`` object holds
+    it as plain data (``_plain_modules``): all of these are listed. The pml classes themselves
+    are the user's choice and not included (``skops.io.get_untrusted_types`` names them).
 
     Returns
     -------
@@ -22,7 +23,7 @@ def skops_trusted_types():
     """
     from ._classifier import QCLMixClassifier
     from ._plain_modules import OwnMethod, PlainTensor
-    from ._tabular_encoding import TabularEncoder
+    from ._tabular_encoding import TabularEncoder, _as_labels, _as_numbers
 
-    kinds = (QCLMixClassifier, TabularEncoder, PlainTensor, OwnMethod)
-    return [f"{kind.__module__}.{kind.__qualname__}" for kind in kinds]
+    ours = (QCLMixClassifier, TabularEncoder, _as_numbers, _as_labels, PlainTensor, OwnMethod)
+    return [f"{thing.__module__}.{thing.__qualname__}" for thing in ours] + ["numpy.dtype"]

@@ -2,19 +2,22 @@
 
 The torch estimators take what ``HistGradientBoostingClassifier`` takes: a
 DataFrame (or array) whose categorical columns hold any labels and whose
-numeric columns may hold NaN. ``fit`` learns the encoding, prediction applies
-it. Numeric columns are passed through as they are (scale them yourself, e.g.
-with ``StandardScaler`` in a ``ColumnTransformer``, or rely on their scale);
-complete numeric data never reaches this module at all, so it trains exactly
-as before.
+numeric columns may hold NaN. ``fit`` learns the encoding (scikit-learn's
+``ColumnTransformer`` of ``SimpleImputer`` and ``OneHotEncoder``), prediction
+applies it. Numeric columns are passed through as they are (scale them
+yourself, e.g. with ``StandardScaler`` in a ``ColumnTransformer``, or rely on
+their scale); complete numeric data never reaches the encoding at all, so it
+trains (and predicts) exactly as before.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.utils.validation import validate_data
 
 __all__ = [
@@ -121,52 +124,79 @@ def _as_labels(values):
     return labels
 
 
-class TabularEncoder:
-    """Numeric columns as they are (NaN filled), then missing indicators, then one-hot categories.
+def _as_numbers(values):
+    """Numeric columns as floats; those of an object array as float64, None and pd.NA as NaN."""
+    if values.dtype != object:
+        return values
+    try:
+        return np.where(pd.isna(values), np.nan, values).astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"A column treated as numeric holds non-numeric values ({exc}); "
+            "declare it in categorical_features."
+        ) from exc
 
-    Fitted on the validated 2-d array (object dtype when there are categorical
+
+class TabularEncoder:
+    """Numeric columns (missing values filled), their missing indicators, one-hot categories.
+
+    scikit-learn's ``ColumnTransformer`` of ``SimpleImputer(strategy='median',
+    add_indicator=True, keep_empty_features=True)`` on the numeric columns and
+    ``OneHotEncoder(handle_unknown='ignore')`` on the categorical ones, fitted
+    on the validated 2-d array (object dtype when there are categorical
     columns) of the training data:
 
     - a categorical column becomes one 0/1 column per category seen in
-      ``fit``; a missing value is a category of its own; a category unseen in
-      ``fit`` encodes as all zeros (``OneHotEncoder(handle_unknown='ignore')``);
+      ``fit``, its values compared as strings; a missing value is a category
+      of its own; a category unseen in ``fit`` encodes as all zeros;
     - a numeric column with missing values in ``fit`` gets them filled with
       its training median (0 if it had no value at all) plus a 0/1 indicator
       column "was missing";
     - a numeric column without missing values in ``fit`` must not have any
-      later: the model never learned what they mean (a ValueError says so).
+      later: the model never learned what they mean (a ValueError says so,
+      where the imputer alone would fill them silently).
 
     Parameters
     ----------
     categorical : ndarray of bool of shape (n_features,) or None
         The categorical columns.
+
+    Attributes
+    ----------
+    columns_ : ColumnTransformer
+        The fitted encoding, of the pipelines ``'numeric'`` (floats, then the
+        SimpleImputer) and ``'categorical'`` (strings, then the
+        OneHotEncoder); each is fitted only where it has columns.
+    numeric_, categorical_ : ndarray of int
+        The numeric and the categorical columns of X.
+    missing_ : ndarray of int
+        Positions in ``numeric_`` of the columns with missing values in
+        ``fit``: those with an indicator column.
+    n_outputs_ : int
+        Columns of the encoded X.
     """
 
     def __init__(self, categorical=None):
         self.categorical = categorical
 
     def fit_transform(self, X):
-        n_features = X.shape[1]
-        mask = np.zeros(n_features, dtype=bool) if self.categorical is None else self.categorical
+        mask = np.zeros(X.shape[1], dtype=bool) if self.categorical is None else self.categorical
         self.categorical_ = np.flatnonzero(mask)
         self.numeric_ = np.flatnonzero(~mask)
-        numeric = self._numeric(X)
-        missing = np.isnan(numeric)
-        self.missing_ = np.flatnonzero(missing.any(axis=0))
-        with warnings.catch_warnings():
-            # An all-missing column has no median: it is filled with 0.
-            warnings.filterwarnings("ignore", message="All-NaN slice")
-            medians = np.nanmedian(numeric[:, self.missing_], axis=0)
-        self.medians_ = np.nan_to_num(medians, nan=0.0)
-        self.one_hot_ = None
-        if len(self.categorical_):
-            self.one_hot_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-            self.one_hot_.fit(_as_labels(X[:, self.categorical_]))
-        return self._encode(X, numeric)
+        imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+        one_hot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        self.columns_ = ColumnTransformer([
+            ("numeric", make_pipeline(FunctionTransformer(_as_numbers), imputer), self.numeric_),
+            ("categorical", make_pipeline(FunctionTransformer(_as_labels), one_hot),
+             self.categorical_),
+        ]).set_output(transform="default")  # an ndarray, whatever sklearn's global config says
+        encoded = self.columns_.fit_transform(X)
+        self.missing_ = np.flatnonzero(self._has_missing(X))
+        self.n_outputs_ = encoded.shape[1]
+        return encoded
 
     def transform(self, X):
-        numeric = self._numeric(X)
-        unexpected = np.isnan(numeric).any(axis=0)
+        unexpected = self._has_missing(X)
         unexpected[self.missing_] = False
         if unexpected.any():
             raise ValueError(
@@ -174,37 +204,11 @@ class TabularEncoder:
                 f"{self.numeric_[unexpected].tolist()}, which had none in fit: the "
                 "model has not learned how to treat them."
             )
-        return self._encode(X, numeric)
+        return self.columns_.transform(X)
 
-    @property
-    def n_outputs_(self):
-        n_one_hot = 0 if self.one_hot_ is None else sum(map(len, self.one_hot_.categories_))
-        return len(self.numeric_) + len(self.missing_) + n_one_hot
-
-    def _numeric(self, X):
-        values = X[:, self.numeric_]
-        if values.dtype == object:
-            values = np.where(pd.isna(values), np.nan, values)
-            try:
-                values = values.astype(np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"A column treated as numeric holds non-numeric values ({exc}); "
-                    "declare it in categorical_features."
-                ) from exc
-        if np.isinf(values).any():
-            raise ValueError("Input X contains infinity in a numeric column.")
-        return values
-
-    def _encode(self, X, numeric):
-        missing = np.isnan(numeric[:, self.missing_])
-        filled = numeric.copy()
-        filled[:, self.missing_] = np.where(missing, self.medians_, numeric[:, self.missing_])
-        parts = [filled, missing.astype(filled.dtype)]
-        if self.one_hot_ is not None:
-            parts.append(self.one_hot_.transform(_as_labels(X[:, self.categorical_])))
-        return np.hstack(parts)
-
+    def _has_missing(self, X):
+        """Whether each numeric column of X has a missing value (NaN, None, pd.NA)."""
+        return pd.isna(X[:, self.numeric_]).any(axis=0)
 
 
 def _numeric_data(estimator, X, y="no_validation", ensure_all_finite="allow-nan", **kwargs):
@@ -227,8 +231,9 @@ def validate_fit_features(estimator, X, y):
 
     Complete numeric X comes back from ``validate_data`` untouched (float32 or
     float64) and ``feature_encoder_`` is None. Otherwise X is encoded by a
-    fitted :class:`TabularEncoder` (float64). Sparse X is refused by
-    ``validate_data``; infinity is refused in any case.
+    fitted :class:`TabularEncoder` (float64, or float32 for float32 X without
+    categorical columns). Sparse X is refused by ``validate_data``; infinity is
+    refused in any case.
     """
     _check_no_time_columns(estimator, X)
     mask = categorical_mask(estimator.categorical_features, X)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import sklearn
 
 from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn._tabular_encoding import TabularEncoder, categorical_mask
@@ -56,6 +57,36 @@ def test_the_encoding_one_hot_encodes_categories_and_fills_missing_numbers():
     city = slice(5, 9)
     assert encoded[0, city].sum() == 1 and encoder.transform(unseen)[0, city].sum() == 0
     assert encoded[3, city].sum() == 1  # the missing city is a category of its own
+
+
+def test_an_all_missing_column_is_zero_with_its_indicator_and_nullable_numbers_are_numbers():
+    frame, y = mixed_frame()
+    frame = frame.assign(empty=np.nan, counts=pd.array([1, None] * 30, dtype="Int64"))
+    model = QCLMixClassifier(**TINY).fit(frame, y)
+    encoder = model.feature_encoder_
+    encoded = encoder.transform(frame.to_numpy(dtype=object))
+    # num, holes, empty, counts, then the indicators of holes, empty and counts
+    assert encoder.numeric_.tolist() == [0, 1, 5, 6] and encoder.missing_.tolist() == [1, 2, 3]
+    assert (encoded[:, 2] == 0).all() and (encoded[:, 5] == 1).all()
+    assert encoded[0, 3] == 1 and encoded[1, 3] == 1 and encoded[1, 6] == 1
+
+
+def test_a_text_value_in_a_numeric_column_names_categorical_features():
+    frame, y = mixed_frame()
+    model = QCLMixClassifier(**TINY).fit(frame, y)
+    test = frame.head(3).astype({"num": object})
+    test.loc[1, "num"] = "seven"
+    with pytest.raises(ValueError, match="treated as numeric holds non-numeric.*'seven'"):
+        model.predict(test)
+
+
+def test_the_encoding_ignores_scikit_learns_global_pandas_output():
+    frame, y = mixed_frame()
+    model = QCLMixClassifier(**TINY).fit(frame, y)
+    with sklearn.config_context(transform_output="pandas"):
+        pandas_model = QCLMixClassifier(**TINY).fit(frame, y)
+        np.testing.assert_array_equal(pandas_model.predict_proba(frame),
+                                      model.predict_proba(frame))
 
 
 def test_complete_numeric_data_bypasses_the_encoder_and_trains_as_given():

@@ -112,6 +112,7 @@ def test_the_skops_trust_list_covers_a_model_fitted_on_categorical_columns(tmp_p
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"x": rng.normal(size=60), "c": pd.Categorical(rng.choice(list("uvw"), 60))})
+    X.loc[3, "x"] = np.nan  # the encoder's imputer and missing indicator are saved too
     y = np.arange(60) % 2
     fitted = QCLMixClassifier(max_epochs=2, random_state=0).fit(X, y)
     path = tmp_path / "model.skops"
