@@ -190,9 +190,10 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         The metric part of the hybrid loss (weight ``1 - loss_alpha``).
         ``None``: the paper's SupCon(``temperature``) + Triplet
         (``triplet_margin``) on MultiSimilarity-mined pairs, in this package's
-        fast re-implementation (equal to pml's, tested). ``'pml'``: the same
-        terms built from pytorch-metric-learning's own ``SupConLoss``,
-        ``TripletMarginLoss`` and ``MultiSimilarityMiner`` (slower). A loss
+        fast :class:`~qclmix_sklearn.losses.SupConTripletLoss` (equal to
+        pml's, tested). ``'pml'``: the same terms built from
+        pytorch-metric-learning's own ``SupConLoss``, ``TripletMarginLoss``
+        and ``MultiSimilarityMiner`` (slower). A loss
         object (e.g. ``pml.losses.NTXentLoss(temperature=0.1)`` or
         ``MultiSimilarityLoss()``) replaces both terms and is called as
         ``loss(embedding, labels, miner(embedding, labels))`` on the 8-d
@@ -204,8 +205,10 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
     miner : None or a pytorch-metric-learning miner, default=None
         Mines the tuples of the metric part. ``None``: the MultiSimilarity
         miner with ``metric_loss=None`` or ``'pml'``, no miner (all pairs)
-        with a loss object. With ``metric_loss=None`` it must be a pair miner
-        (the built-in triplet term takes pairs).
+        with a loss object. A miner with ``metric_loss=None`` or ``'pml'``
+        mines the triplet term of pytorch-metric-learning's ``SupConLoss`` +
+        ``TripletMarginLoss`` (``'pml'``'s terms: the built-in term has the
+        MultiSimilarity miner fused in); a pair or a triplet miner.
     {validation_fraction}
         Used with ``n_folds=None`` only: an ensemble's members are
         checkpointed on the folds they did not see.
@@ -462,18 +465,16 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         )
         common = dict(alpha=self.loss_alpha, metric_group_size=self.group_size)
         check_metric_parts(self.metric_loss, self.miner, n_classes, _EMBEDDING_DIM)
+        terms = dict(temperature=self.temperature, margin=self.triplet_margin)
+        if self.metric_loss is None and self.miner is None:
+            return HybridLoss.paper(focal_variance, **terms, **common)
         # Deep copies: every fit (and ensemble member) trains its own pml
         # objects, never the estimator's parameters (some hold state or weights).
         miner = copy.deepcopy(self.miner)
-        if self.metric_loss is not None and not isinstance(self.metric_loss, str):
-            loss = copy.deepcopy(self.metric_loss)
-            return HybridLoss.with_metric_loss(focal_variance, loss, miner, **common)
-        build = HybridLoss.paper if self.metric_loss is None else HybridLoss.paper_pml
-        hybrid = build(focal_variance, temperature=self.temperature,
-                       margin=self.triplet_margin, **common)
-        if miner is not None:
-            hybrid.miner = miner
-        return hybrid
+        if self.metric_loss is None or isinstance(self.metric_loss, str):
+            return HybridLoss.paper_pml(focal_variance, **terms, miner=miner, **common)
+        loss = copy.deepcopy(self.metric_loss)
+        return HybridLoss.with_metric_loss(focal_variance, loss, miner, **common)
 
     def _extra_callbacks(self, seed):
         if not self.mixup:

@@ -21,8 +21,7 @@ def check_metric_parts(metric_loss, miner, n_classes, embedding_dim):
     failure is reported as a ``ValueError`` naming the parameter and what it
     must fit (a loss with its own parameters, such as proxies, built for
     another embedding size or fewer classes), instead of torch's error from
-    inside the first batch. With ``metric_loss=None`` (the built-in triplet
-    term, which takes pairs), ``miner`` must return pairs.
+    inside the first batch.
 
     Parameters
     ----------
@@ -49,14 +48,6 @@ def check_metric_parts(metric_loss, miner, n_classes, embedding_dim):
                 raise ValueError(
                     f"miner={_name(miner)} fails on {batch}: {type(exc).__name__}: {exc}"
                 ) from exc
-            if metric_loss is None and len(pairs) not in (2, 4):
-                raise ValueError(
-                    f"miner={_name(miner)} returns {len(pairs)}-tuples (a triplet miner's "
-                    "(anchor, positive, negative) has 3), but with metric_loss=None the "
-                    "built-in triplet term takes a pair miner's (a1, p, a2, n), such as "
-                    "MultiSimilarityMiner or PairMarginMiner. Use one of those, or give "
-                    "metric_loss='pml' or a loss object, which take triplets."
-                )
         if loss_object:
             try:
                 copy.deepcopy(metric_loss)(embedding, labels, pairs)

@@ -45,9 +45,8 @@ def can_stack(nets, valid_parts):
     known ones, AdamW and a criterion that runs under ``vmap`` (this
     package's losses do; pytorch-metric-learning's are not known to).
     """
-    from .losses import HybridLoss, MultiSimilarityMiner, SupConLoss, TripletMarginLoss
+    from .losses import HybridLoss, SupConTripletLoss
 
-    own_parts = (type(None), SupConLoss, TripletMarginLoss, MultiSimilarityMiner)
     for net, valid in zip(nets, valid_parts):
         criterion = net.criterion_
         if valid is None or net.verbose or not set(dict(net.callbacks_)) <= _KNOWN_CALLBACKS:
@@ -56,9 +55,8 @@ def can_stack(nets, valid_parts):
         extra = set(net.get_params_for("optimizer")) - {"weight_decay", "fused"}
         if net.optimizer is not torch.optim.AdamW or extra:
             return False
-        if isinstance(criterion, HybridLoss) and not all(
-                isinstance(part, own_parts)
-                for part in (criterion.supcon, criterion.triplet, criterion.miner)):
+        if isinstance(criterion, HybridLoss) and not isinstance(criterion.metric,
+                                                                SupConTripletLoss):
             return False
     return len(nets) > 1
 

@@ -43,7 +43,10 @@ class StackedMembers:
     criteria : list of nn.Module
         Each member's loss, called as ``criterion(module(X), y)`` or
         ``criterion(module(X), y, sample_weight=w)``; its learnable parameters
-        (e.g. class centroids) are stacked and trained too.
+        (e.g. class centroids) are stacked and trained too. A criterion whose
+        ``accepts_leading_dimensions`` is true is called once for all
+        members (inputs and parameters with a leading member dimension);
+        any other runs member by member through ``vmap``.
     """
 
     def __init__(self, modules, criteria):
@@ -74,9 +77,6 @@ class StackedMembers:
             leaf.grad = grad.view(block.shape)
             (self.module_params if owner == "module" else self.criterion_params)[name] = leaf
             self.leaves.append(leaf)
-        # The private criterion reads its parameters from plain attributes that
-        # each call sets (cheaper than functional_call's reparametrisation).
-        self._criterion_slots = _as_attributes(self._criterion)
         # A network with a member form (QCLMixNet: see nn._members) runs the
         # members with batched operations; any other module through vmap.
         self._native = callable(getattr(self._module, "forward_members", None))
@@ -121,19 +121,14 @@ class StackedMembers:
             self._module.train()
 
         out = self._run(module, buffers, X)
-        takes_members = getattr(self._criterion, "takes_member_dimension", None)
-        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        if callable(takes_members) and takes_members(X.shape[1]):
+        if getattr(self._criterion, "accepts_leading_dimensions", False):
             # The criterion computes all members' losses at once, without
             # vmap (which costs several times the plain operations on a CPU).
-            values = self._criterion_with(criterion)(out, y, **kwargs)
+            values = self._criterion_loss(criterion, out, y, sample_weight)
         else:
-            def loss(criterion_params, out, y, w):
-                call = self._criterion_with(criterion_params)
-                return call(out, y) if w is None else call(out, y, sample_weight=w)
-
             in_w = None if sample_weight is None else 0
-            values = vmap(loss, in_dims=(0, 0, 0, in_w))(criterion, out, y, sample_weight)
+            values = vmap(self._criterion_loss, in_dims=(0, 0, 0, in_w))(
+                criterion, out, y, sample_weight)
         if members is not None:  # running statistics were updated in the copies
             with torch.no_grad():
                 for name, b in self.buffers.items():
@@ -149,12 +144,10 @@ class StackedMembers:
                 {name: p[index] for name, p in self.criterion_params.items()},
                 {name: b[index] for name, b in self.buffers.items()})
 
-    def _criterion_with(self, params):
-        """The private criterion, reading ``params`` as its parameters."""
-        for name, places in self._criterion_slots.items():
-            for owner, attribute in places:
-                object.__setattr__(owner, attribute, params[name])
-        return self._criterion
+    def _criterion_loss(self, params, out, y, sample_weight):
+        """The private criterion's loss with ``params`` as its parameters."""
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return functional_call(self._criterion, params, (out, y), kwargs)
 
     @staticmethod
     def _forward(module, params, buffers, X):
@@ -180,27 +173,6 @@ class StackedMembers:
             self._module.eval()
 
         return self._run(module, buffers, X, method)
-
-
-def _as_attributes(module):
-    """Unregister the parameters of a private module copy: ``name -> [(owner, attribute)]``.
-
-    The copy's forward then reads whatever tensor was last set as that
-    attribute (see ``StackedMembers._criterion_with``). A parameter shared
-    by several submodules is one name (``named_parameters``'), set in each.
-    """
-    canonical = {}
-    for name, p in module.named_parameters():
-        canonical[id(p)] = name
-    slots = {}
-    for prefix, owner in module.named_modules(remove_duplicate=False):
-        for attribute, p in list(owner._parameters.items()):
-            if p is None:
-                continue
-            del owner._parameters[attribute]
-            object.__setattr__(owner, attribute, None)
-            slots.setdefault(canonical[id(p)], []).append((owner, attribute))
-    return slots
 
 
 def _call_method(module, method, params, buffers, X):

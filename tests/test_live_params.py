@@ -77,8 +77,8 @@ def test_baseline_lr_and_weight_decay_reach_the_optimizer():
 
 
 @pytest.mark.parametrize("param, value, attribute", [
-    ("temperature", 0.7, lambda c: c.supcon.temperature),
-    ("triplet_margin", 0.9, lambda c: c.triplet.margin),
+    ("temperature", 0.7, lambda c: c.metric.temperature),
+    ("triplet_margin", 0.9, lambda c: c.metric.margin),
     ("focal_gamma", 1.5, lambda c: c.focal_variance.gamma),
     ("centroid_weight", 0.3, lambda c: c.focal_variance.beta),
     ("loss_alpha", 0.25, lambda c: c.alpha),
@@ -90,7 +90,9 @@ def test_loss_parameters_reach_the_criterion(param, value, attribute):
 @pytest.mark.parametrize("metric_loss", [None, "pml"])
 def test_temperature_and_margin_reach_pml_terms_too(metric_loss):
     criterion = fitted_net(temperature=0.4, triplet_margin=0.1, metric_loss=metric_loss).criterion_
-    assert criterion.supcon.temperature == 0.4 and criterion.triplet.margin == 0.1
+    metric = criterion.metric
+    supcon, triplet = (metric, metric) if metric_loss is None else metric.losses.values()
+    assert supcon.temperature == 0.4 and triplet.margin == 0.1
 
 
 @pytest.mark.parametrize("param, value, attribute", [

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from qclmix_sklearn.losses import FocalVarianceLoss, HybridLoss
+from qclmix_sklearn.losses import FocalVarianceLoss, HybridLoss, SupConTripletLoss
 
 
 def readable_focal_variance(loss, logits, embedding, target):
@@ -58,9 +58,7 @@ def test_hybrid_loss_is_the_weighted_sum_of_its_parts():
     logits, embedding = torch.randn(32, 3), torch.randn(32, 8)
     target = torch.randint(0, 3, (32,))
     fvl = hybrid.focal_variance(logits, embedding, target)
-    metric = hybrid.supcon(embedding, target) + hybrid.triplet(
-        embedding, target, hybrid.miner(embedding, target)
-    )
+    metric = hybrid.metric(embedding, target)
     expected = 0.3 * fvl + 0.7 * metric
     assert hybrid((logits, embedding), target).item() == pytest.approx(expected.item(), rel=1e-6)
 
@@ -68,8 +66,9 @@ def test_hybrid_loss_is_the_weighted_sum_of_its_parts():
 def test_hybrid_loss_uses_the_paper_constants():
     hybrid = HybridLoss.paper(FocalVarianceLoss(2))
     assert hybrid.alpha == 0.5
-    assert hybrid.supcon.temperature == 0.2
-    assert hybrid.triplet.margin == 0.5
+    assert isinstance(hybrid.metric, SupConTripletLoss)
+    metric = hybrid.metric
+    assert (metric.temperature, metric.margin, metric.epsilon) == (0.2, 0.5, 0.1)
 
 
 @pytest.mark.parametrize("target", [[1] * 8, [0, 1, 2, 3, 4, 5, 6, 7]])
@@ -82,3 +81,33 @@ def test_hybrid_loss_is_finite_without_positive_pairs_or_without_negatives(targe
     value.backward()
     assert math.isfinite(value.item())
     assert torch.isfinite(embedding.grad).all()
+
+
+@pytest.mark.parametrize("group_size", [None, 8, 10])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hybrid_loss_gives_each_leading_index_its_own_loss(group_size, weighted):
+    from torch.func import functional_call
+
+    torch.manual_seed(0)
+    hybrid = HybridLoss.paper(FocalVarianceLoss(3), metric_group_size=group_size)
+    assert hybrid.accepts_leading_dimensions
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 24, 3, generator=generator)
+    embedding = torch.randn(2, 24, 8, generator=generator)
+    target = torch.randint(0, 3, (2, 24), generator=generator)
+    weight = {"sample_weight": torch.rand(2, 24, generator=generator)} if weighted else {}
+    # one centroid matrix per index, or the loss's own for all
+    for centroids in (torch.randn(2, 3, 8, generator=generator), hybrid.focal_variance.centroids):
+        values = functional_call(hybrid, {"focal_variance.centroids": centroids},
+                                 ((logits, embedding), target), weight)
+        for i in range(2):
+            own = centroids[i] if centroids.dim() == 3 else centroids
+            expected = functional_call(hybrid, {"focal_variance.centroids": own},
+                                       ((logits[i], embedding[i]), target[i]),
+                                       {k: w[i] for k, w in weight.items()})
+            assert values[i].item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_a_pml_metric_term_takes_one_batch_at_a_time():
+    assert not HybridLoss.paper_pml(FocalVarianceLoss(3)).accepts_leading_dimensions
+    assert HybridLoss.paper_pml(FocalVarianceLoss(3), alpha=1).accepts_leading_dimensions

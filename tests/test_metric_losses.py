@@ -11,9 +11,7 @@ from sklearn.base import clone
 
 from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn import _classifier as classifier_module
-from qclmix_sklearn.losses import HybridLoss
-from qclmix_sklearn.losses import MultiSimilarityMiner as MaskMiner
-from qclmix_sklearn.losses import SupConLoss, TripletMarginLoss
+from qclmix_sklearn.losses import HybridLoss, SupConTripletLoss
 
 ONE_NET = dict(n_folds=None, max_epochs=1, random_state=0)
 
@@ -41,11 +39,12 @@ def criterion(**params):
 def test_the_builtin_default_equals_pmls_own_objects(seed, group_size):
     built_in = criterion(group_size=group_size)
     pml = criterion(group_size=group_size, metric_loss="pml")
-    assert isinstance(built_in.supcon, SupConLoss) and isinstance(built_in.miner, MaskMiner)
-    assert isinstance(built_in.triplet, TripletMarginLoss)
-    assert isinstance(pml.supcon, pml_losses.SupConLoss) and pml.supcon.temperature == 0.2
-    assert isinstance(pml.triplet, pml_losses.TripletMarginLoss) and pml.triplet.margin == 0.5
-    assert isinstance(pml.miner, pml_miners.MultiSimilarityMiner)
+    assert isinstance(built_in.metric, SupConTripletLoss)
+    supcon, triplet = pml.metric.losses["supcon"], pml.metric.losses["triplet"]
+    assert isinstance(supcon, pml_losses.SupConLoss) and supcon.temperature == 0.2
+    assert isinstance(triplet, pml_losses.TripletMarginLoss) and triplet.margin == 0.5
+    assert list(pml.metric.miners) == ["triplet"]
+    assert isinstance(pml.metric.miners["triplet"], pml_miners.MultiSimilarityMiner)
     logits, embedding, target = batch(seed)
     expected = pml((logits, embedding), target)
     assert built_in((logits, embedding), target).item() == pytest.approx(expected.item(), rel=1e-5)
@@ -54,10 +53,11 @@ def test_the_builtin_default_equals_pmls_own_objects(seed, group_size):
 def test_a_pml_loss_and_miner_make_the_metric_part():
     loss, miner = pml_losses.NTXentLoss(temperature=0.1), pml_miners.MultiSimilarityMiner()
     hybrid = criterion(metric_loss=loss, miner=miner, loss_alpha=0.3)
-    assert hybrid.supcon is None and hybrid.alpha == 0.3
+    assert hybrid.alpha == 0.3
+    (own_loss,), (own_miner,) = hybrid.metric.losses, hybrid.metric.miners
     # fresh copies: a fit never trains or mutates the estimator's own objects
-    assert hybrid.triplet is not loss and hybrid.triplet.temperature == 0.1
-    assert hybrid.miner is not miner and isinstance(hybrid.miner, pml_miners.MultiSimilarityMiner)
+    assert own_loss is not loss and own_loss.temperature == 0.1
+    assert own_miner is not miner and isinstance(own_miner, pml_miners.MultiSimilarityMiner)
     logits, embedding, target = batch(0)
     expected = 0.3 * hybrid.focal_variance(logits, embedding, target) + 0.7 * loss(
         embedding, target, miner(embedding, target))
@@ -74,13 +74,20 @@ def test_a_pml_loss_with_group_size_averages_the_groups():
     assert hybrid((logits, embedding), target).item() == pytest.approx(expected.item(), rel=1e-6)
 
 
-def test_a_pml_miner_can_feed_the_builtin_triplet_term():
-    hybrid = criterion(miner=pml_miners.MultiSimilarityMiner(epsilon=0.3))
+@pytest.mark.parametrize("metric_loss", [None, "pml"])
+def test_a_pml_miner_feeds_the_triplet_term_of_pmls_own_objects(metric_loss):
+    miner = pml_miners.MultiSimilarityMiner(epsilon=0.3)
+    hybrid = criterion(miner=miner, metric_loss=metric_loss, temperature=0.3)
     logits, embedding, target = batch(2)
-    expected = HybridLoss.paper(hybrid.focal_variance)
-    expected.miner = MaskMiner(epsilon=0.3)
-    value = hybrid((logits, embedding), target)
-    assert value.item() == pytest.approx(expected((logits, embedding), target).item(), rel=1e-5)
+    metric = (pml_losses.SupConLoss(temperature=0.3)(embedding, target)
+              + pml_losses.TripletMarginLoss(margin=0.5)(embedding, target,
+                                                         miner(embedding, target)))
+    expected = 0.5 * hybrid.focal_variance(logits, embedding, target) + 0.5 * metric
+    assert hybrid((logits, embedding), target).item() == pytest.approx(expected.item())
+    # the same terms as the built-in one's, with its miner's epsilon
+    built_in = HybridLoss(hybrid.focal_variance, SupConTripletLoss(0.3, 0.5, epsilon=0.3))
+    value = built_in((logits, embedding), target)
+    assert value.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_estimators_with_pml_objects_clone_and_fit_on_fresh_copies():
@@ -91,7 +98,7 @@ def test_estimators_with_pml_objects_clone_and_fit_on_fresh_copies():
     assert copy.metric_loss is not loss and isinstance(copy.metric_loss, pml_losses.ProxyAnchorLoss)
     X, y = data()
     model.fit(X, y)
-    members = [net.criterion_.triplet for net in model.nets_]
+    members = [net.criterion_.metric for net in model.nets_]
     assert members[0] is not members[1] and all(m is not loss for m in members)
     # the members trained their own proxies; the estimator's parameter is untouched
     assert not torch.equal(members[0].proxies.detach(), proxies)
@@ -126,13 +133,25 @@ def test_a_pml_loss_built_for_another_embedding_or_fewer_classes_is_named(loss, 
         QCLMixClassifier(**ONE_NET, metric_loss=loss).fit(X, y)
 
 
-def test_a_triplet_miner_for_the_builtin_pair_term_is_named():
+@pytest.mark.parametrize("metric_loss", [None, "pml"])
+def test_a_triplet_miner_feeds_pmls_triplet_loss(metric_loss):
     X, y = data()
     miner = pml_miners.TripletMarginMiner()
-    with pytest.raises(ValueError, match="miner=TripletMarginMiner.*3-tuples.*pair miner"):
-        QCLMixClassifier(**ONE_NET, miner=miner).fit(X, y)
-    # pml's triplet loss takes triplets
-    assert QCLMixClassifier(**ONE_NET, miner=miner, metric_loss="pml").fit(X, y).n_iter_ == 1
+    model = QCLMixClassifier(**ONE_NET, miner=miner, metric_loss=metric_loss).fit(X, y)
+    assert model.n_iter_ == 1 and np.isfinite(model.predict_proba(X)).all()
+
+
+class WideMiner(torch.nn.Module):
+    """A miner built for 16-d embeddings."""
+
+    def forward(self, embedding, labels):
+        return pml_miners.MultiSimilarityMiner()(embedding @ torch.ones(16, 16), labels)
+
+
+def test_a_miner_that_fails_on_the_embeddings_is_named():
+    X, y = data()
+    with pytest.raises(ValueError, match="miner=WideMiner.*8-d embeddings"):
+        QCLMixClassifier(**ONE_NET, miner=WideMiner()).fit(X, y)
 
 
 class RandomPairMiner(torch.nn.Module):

@@ -18,8 +18,7 @@ from qclmix_sklearn.baselines import CNN1DClassifier, ResNetClassifier, TorchMLP
 from qclmix_sklearn.losses import (
     FocalVarianceLoss,
     HybridLoss,
-    SupConLoss,
-    TripletMarginLoss,
+    SupConTripletLoss,
     WeightedCrossEntropyLoss,
 )
 
@@ -71,7 +70,7 @@ def test_supcon_weights_its_anchors(seed):
     per_anchor[unreduced["indices"]] = unreduced["losses"]
     counted = (per_anchor > 0).float() * weight
     expected = (per_anchor * counted).sum() / counted.sum()
-    value = SupConLoss(temperature=0.2)(embedding, target, sample_weight=weight)
+    value = SupConTripletLoss(temperature=0.2, margin=None)(embedding, target, sample_weight=weight)
     assert value.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
@@ -96,9 +95,9 @@ def explicit_weighted_triplets(embedding, target, weight, margin, pairs):
 @pytest.mark.parametrize("seed", range(3))
 def test_triplet_weights_each_triplet_by_its_anchor(seed):
     embedding, target, weight = batch(seed)
-    pairs = MultiSimilarityMiner()(embedding, target)
+    pairs = MultiSimilarityMiner()(embedding, target)  # the pairs the built-in term mines
     expected = explicit_weighted_triplets(embedding, target, weight, 0.5, pairs)
-    value = TripletMarginLoss(margin=0.5)(embedding, target, pairs, sample_weight=weight)
+    value = SupConTripletLoss(None, margin=0.5)(embedding, target, sample_weight=weight)
     assert value.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -109,10 +108,8 @@ def test_hybrid_loss_passes_weights_to_every_part_and_zero_weight_rows_vanish():
     torch.manual_seed(0)
     hybrid = HybridLoss.paper(FocalVarianceLoss(3))
     value = hybrid((logits, embedding), target, sample_weight=weight)
-    pairs = hybrid.miner(embedding, target)
     fvl = hybrid.focal_variance(logits, embedding, target, weight)
-    metric = hybrid.supcon(embedding, target, weight) + hybrid.triplet(
-        embedding, target, pairs, weight)
+    metric = hybrid.metric(embedding, target, weight)
     assert value.item() == pytest.approx((0.5 * fvl + 0.5 * metric).item(), rel=1e-6)
     # rows of weight 0 change nothing in the focal-variance part
     kept = weight > 0
@@ -127,7 +124,7 @@ def test_grouped_hybrid_loss_weights_the_groups_by_their_weight():
     whole = HybridLoss.paper(FocalVarianceLoss(3))
     grouped = HybridLoss.paper(whole.focal_variance, metric_group_size=16)
     parts = [(0, 16), (16, 32), (32, 40)]
-    metric = torch.stack([whole._metric(embedding[i:j], target[i:j], weight[i:j])
+    metric = torch.stack([whole.metric(embedding[i:j], target[i:j], weight[i:j])
                           for i, j in parts])
     group_weight = torch.stack([weight[i:j].sum() for i, j in parts])
     expected = (0.5 * whole.focal_variance(logits, embedding, target, weight)

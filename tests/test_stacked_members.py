@@ -43,6 +43,11 @@ def _periodic_members(k):
     return _qclmix_members(k, numerical_embedding="periodic")
 
 
+def _grouped_members(k):
+    # batches of 24: two metric groups of 10 and a smaller last one of 4
+    return _qclmix_members(k, group_size=10)
+
+
 def _plain_members(k):
     # A plain torch network has no member form (forward_members): it runs through vmap.
     def module():
@@ -51,7 +56,8 @@ def _plain_members(k):
     return _members(k, module, WeightedCrossEntropyLoss)
 
 
-@pytest.mark.parametrize("members", [_qclmix_members, _periodic_members, _plain_members])
+@pytest.mark.parametrize("members", [_qclmix_members, _periodic_members, _grouped_members,
+                                     _plain_members])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_each_members_loss_and_gradients_are_those_of_the_separate_member(members, weighted):
     k, batch = 3, 24
@@ -237,7 +243,7 @@ def test_a_pytorch_metric_learning_loss_falls_back_to_sequential_fits(data, monk
 
 
 @pytest.mark.parametrize("options", [
-    dict(group_size=16),  # grouped mixup partners and metric terms: the loss runs under vmap
+    dict(group_size=16),  # grouped mixup partners and metric terms
     dict(class_balance=0.0, mixup_same_class=False, mixup=False),
     dict(loss_alpha=1.0, class_weight="balanced"),
 ])

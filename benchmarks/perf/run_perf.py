@@ -167,11 +167,8 @@ def section_breakdown(step_ms, fit_threads, repeats):
 
         fvl_ms = per_call_ms(fwd_bwd(lambda: criterion.focal_variance(logits, embedding, yb)),
                              repeats)
-        supcon_ms = per_call_ms(fwd_bwd(lambda: criterion.supcon(embedding, yb)), repeats)
-        miner_ms = per_call_ms(lambda: criterion.miner(embedding, yb), repeats)
-        pairs = criterion.miner(embedding, yb)
-        triplet_ms = per_call_ms(fwd_bwd(lambda: criterion.triplet(embedding, yb, pairs)),
-                                 repeats)
+        # SupCon, the miner and the triplet term: one fused node (SupConTripletLoss).
+        metric_ms = per_call_ms(fwd_bwd(lambda: criterion.metric(embedding, yb)), repeats)
         # The estimator's optimizer, with its settings, on this module.
         optimizer = net.optimizer_
         optimizer = type(optimizer)(list(module.parameters()) + list(criterion.parameters()))
@@ -190,8 +187,8 @@ def section_breakdown(step_ms, fit_threads, repeats):
 
     parts = {
         "data_loader": loader_ms, "knn_mixup": mixup_ms, "network_forward": forward_ms,
-        "loss_focal_variance_fwd_bwd": fvl_ms, "loss_supcon_fwd_bwd": supcon_ms,
-        "miner": miner_ms, "loss_triplet_fwd_bwd": triplet_ms, "adamw_step": optimizer_ms,
+        "loss_focal_variance_fwd_bwd": fvl_ms, "loss_metric_fwd_bwd": metric_ms,
+        "adamw_step": optimizer_ms,
         "core_step_fwd_loss_bwd_adamw": core_ms,
     }
     shares = {name: ms / step_ms for name, ms in parts.items()}

@@ -44,7 +44,7 @@ def _criterion(part):
     if part == "fvl":
         hybrid.alpha = 1
     elif part == "supcon":
-        hybrid.triplet = hybrid.miner = None
+        hybrid.metric.margin = None  # SupCon alone
     return hybrid
 
 

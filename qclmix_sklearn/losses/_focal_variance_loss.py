@@ -44,8 +44,9 @@ class FocalVarianceLoss(nn.Module):
         self.gamma = gamma
         self.beta = beta
         self.label_smoothing = label_smoothing
-        # A plain tensor, not a buffer: stacked members (StackedMembers) share
-        # the loss's non-parameter state, and buffers would not reach them.
+        # A plain tensor, not a buffer: a setting rather than state, kept by
+        # copies moved to another device (or to "meta"); _focal moves it to
+        # the logits' device on first use.
         self.logit_offsets = (None if logit_offsets is None
                               else torch.as_tensor(logit_offsets, dtype=torch.float32))
         self.centroids = nn.Parameter(torch.randn(n_classes, embedding_dim))
@@ -55,16 +56,14 @@ class FocalVarianceLoss(nn.Module):
 
         The separation term then runs over the classes with positive weight in
         the batch; rows of weight 0 contribute nothing at all. Leading
-        dimensions (``logits (..., n, C)``, ``target (..., n)``, centroids
-        ``(..., C, dim)``, as stacked ensemble members have) give one loss
-        each.
+        dimensions (``logits (..., n, C)``, ``embedding (..., n, dim)``,
+        ``target (..., n)``) give one loss each; the centroids may carry
+        leading dimensions too (``(..., C, dim)``: one centroid matrix per
+        loss), which broadcast with the inputs'.
         """
         focal = self._focal(logits, target)
-        if self.centroids.dim() == 2:
-            own = self.centroids[target]  # each row's class centroid
-        else:  # stacked members' centroids, (..., n_classes, dim)
-            rows = target[..., None].expand(*target.shape, self.centroids.shape[-1])
-            own = self.centroids.gather(-2, rows)
+        centroids = self.centroids.expand(*target.shape[:-1], *self.centroids.shape[-2:])
+        own = torch.take_along_dim(centroids, target[..., None], dim=-2)  # each row's c_y
         compactness = (embedding - own).pow(2).sum(dim=-1)
         per_row = focal + self.beta * compactness
         if sample_weight is None:
@@ -98,7 +97,7 @@ class FocalVarianceLoss(nn.Module):
     def _separation(self, target, sample_weight=None):
         # Over the ordered pairs of present classes, from masks rather than
         # torch.unique or in-place indexing: no data-dependent shapes (no
-        # device sync per batch), and it runs under vmap (stacked members).
+        # device sync per batch), and it runs under vmap.
         classes = torch.arange(self.centroids.shape[-2], device=target.device)
         member = target[..., :, None] == classes  # (..., n, n_classes)
         if sample_weight is None:

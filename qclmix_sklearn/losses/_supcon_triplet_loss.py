@@ -1,39 +1,90 @@
-"""SupCon, the multi-similarity miner and the triplet term on one similarity matrix.
+"""The paper's metric term: SupCon plus the triplet loss on multi-similarity-mined pairs.
 
-:class:`SupConLoss`, :class:`MultiSimilarityMiner` and
-:class:`TripletMarginLoss` each normalise the embeddings, build the label
-masks and a pairwise matrix of their own, and leave a graph of some forty
-small operations to autograd: on a batch of 64 that bookkeeping, not the
-arithmetic, is the cost. :func:`fused_metric` computes the same three from
-one normalisation, one set of masks and one similarity matrix (the
-Euclidean distances from ``cdist`` of the same normalised embeddings, as
-pml's), in the same operations and so to the same values, and writes the
-gradient out: each term's derivative with respect to its pairwise matrix is
-a closed form (below), and the chain through the matrix product, ``cdist``
-and the normalisation is three matrix operations. Tested equal to the
-separate parts and to pytorch-metric-learning (values and gradients).
+pytorch-metric-learning computes it as three objects (``SupConLoss``,
+``MultiSimilarityMiner``, ``TripletMarginLoss``), each normalising the
+embeddings, building label masks and a pairwise matrix of its own and
+converting between masks and index tuples, and it lists every triplet
+through a (positive pairs x negative pairs) matrix; autograd then walks a
+graph of some forty small operations. On a batch of 64 that bookkeeping,
+not the arithmetic, is the cost. :class:`SupConTripletLoss` computes the
+three from one normalisation, one set of label masks and one similarity
+matrix (the Euclidean distances from ``cdist`` of the same normalised
+embeddings, as pml's), and writes the gradient out: each term's derivative
+with respect to its pairwise matrix is a closed form (below), and the chain
+through the matrix product, ``cdist`` and the normalisation is three matrix
+operations. Tested equal to pytorch-metric-learning (values and gradients,
+``tests/test_losses_equal_pml.py``).
 """
 
 import torch
+from torch import nn
 
-from ._pair_masks import any_pair
 
+class SupConTripletLoss(nn.Module):
+    """``SupCon(temperature) + Triplet(margin)`` on MultiSimilarity(``epsilon``)-mined pairs.
 
-def fused_metric(embedding, target, temperature=None, margin=None, epsilon=None,
-                 sample_weight=None):
-    """``SupCon(temperature) + Triplet(margin)`` on ``epsilon``-mined pairs, one graph node.
+    The values of pytorch-metric-learning's ``SupConLoss(temperature)`` plus
+    ``TripletMarginLoss(margin)`` on the pairs of
+    ``MultiSimilarityMiner(epsilon)``, with pml's default distances and
+    reducers, as one autograd node:
 
-    ``temperature`` None: no SupCon term; ``margin`` None: no triplet term;
-    ``epsilon`` None: the triplet term over all pairs (no miner). Shapes and
-    ``sample_weight`` as the separate parts take them (leading group or
-    member dimensions give one loss each); runs under ``vmap``.
+    - SupCon (Khosla et al. 2020): with ``s`` the cosine similarity, anchor
+      ``a`` has ``l_a = -mean_{p in P(a)} log softmax_{b != a}(s(a, .) / tau)[p]``
+      (after pml's stabilising shift by the row maximum); the term is the
+      mean of the ``l_a > 0`` (pml's ``AvgNonZeroReducer``).
+    - The miner keeps the positive pairs ``(a, p)`` with
+      ``s(a, p) - epsilon < max_n s(a, n)`` and the negative pairs ``(a, n)``
+      with ``s(a, n) + epsilon > min_p s(a, p)``, compared on the similarity
+      matrix itself rather than through pml's sorted index tuples.
+    - Triplet: over every ``(a, p, n)`` of a mined positive ``(a, p)`` and
+      negative ``(a, n)``, ``l = relu(d(a, p) - d(a, n) + margin)`` on the
+      Euclidean distance ``d``, averaged over the triplets with ``l > 0``.
+      Without listing them: the sum over the violating triplets regroups by
+      pair, ``sum_ap n_ap (d_ap + margin) - sum_an w_an d_an``, where
+      ``n_ap`` counts the negatives of ``a`` with ``d_an < d_ap + margin`` and
+      ``w_an`` its positives with the same inequality, both from sorting
+      each anchor's distances and ``searchsorted``, in float64 (the two sums
+      cancel), in O(n^2 log n).
+
+    Each term is zero when the batch has no positive or no negative pair.
+
+    Parameters
+    ----------
+    temperature : float or None, default=0.2
+        SupCon's tau (the paper's; pml's default is 0.1). None: no SupCon term.
+    margin : float or None, default=0.5
+        The triplet margin (the paper's; pml's default is 0.05). None: no
+        triplet term.
+    epsilon : float or None, default=0.1
+        The miner's slack (pml's default). None: the triplet term over all
+        pairs (no miner).
     """
-    return _FusedMetric.apply(embedding, target, sample_weight, temperature, margin,
-                              epsilon)[0]
+
+    def __init__(self, temperature=0.2, margin=0.5, epsilon=0.1):
+        super().__init__()
+        self.temperature = temperature
+        self.margin = margin
+        self.epsilon = epsilon
+
+    def forward(self, embedding, target, sample_weight=None):
+        """The loss of ``embedding`` ``(..., n, dim)`` with labels ``target`` ``(..., n)``.
+
+        Leading dimensions give one loss each (``(...)``); it runs under
+        ``torch.func.vmap`` too. ``sample_weight`` ``(..., n)``: SupCon's
+        counted anchors are averaged with these weights, and each triplet is
+        weighted by its anchor's weight.
+        """
+        return _FusedMetric.apply(embedding, target, sample_weight, self.temperature,
+                                  self.margin, self.epsilon)[0]
+
+
+def _any_pair(mask):
+    """Whether each batch of a ``(..., n, n)`` mask holds a pair, shaped ``(..., 1, 1)``."""
+    return mask.flatten(-2).any(dim=-1)[..., None, None]
 
 
 def _supcon(similarity, itself, positive, has_both, temperature, weight):
-    """SupConLoss's value (as in _supcon_loss) and its derivative in the similarity."""
+    """SupCon's value and its derivative in the similarity."""
     logits = similarity / temperature
     logits = logits - logits.amax(dim=-1, keepdim=True)
     lowest, tiny = torch.finfo(logits.dtype).min, torch.finfo(logits.dtype).tiny
@@ -64,7 +115,7 @@ def _supcon(similarity, itself, positive, has_both, temperature, weight):
 
 
 def _mined(similarity, positive, negative, has_both, epsilon):
-    """MultiSimilarityMiner's masks (as in _multi_similarity_miner)."""
+    """The multi-similarity miner's pairs, as masks (pml mines none without both kinds)."""
     lowest, highest = torch.finfo(similarity.dtype).min, torch.finfo(similarity.dtype).max
     hardest_negative = similarity.masked_fill(~negative, lowest).amax(dim=-1, keepdim=True)
     hardest_positive = similarity.masked_fill(~positive, highest).amin(dim=-1, keepdim=True)
@@ -74,7 +125,7 @@ def _mined(similarity, positive, negative, has_both, epsilon):
 
 
 def _triplet(normalised, positive, negative, margin, weight):
-    """TripletMarginLoss's value (as in _triplet_margin_loss), its distances and derivative."""
+    """The triplet term's value, its distances and derivative (regrouped by pair)."""
     distance32 = torch.cdist(normalised, normalised)
     distance = distance32.double()
     reach = distance + margin
@@ -108,7 +159,7 @@ class _FusedMetric(torch.autograd.Function):
         same = target[..., :, None] == target[..., None, :]
         itself = torch.eye(target.shape[-1], dtype=torch.bool, device=target.device)
         positive, negative = same & ~itself, ~same
-        has_both = any_pair(positive) & any_pair(negative)
+        has_both = _any_pair(positive) & _any_pair(negative)
         # F.normalize: x / max(||x||, 1e-12).
         norm = torch.linalg.vector_norm(embedding, dim=-1, keepdim=True).clamp_min(1e-12)
         normalised = embedding / norm
