@@ -333,12 +333,13 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
     ):
         self._store_params(locals())
 
-    def _fit_networks(self, X, y, device, seed, sample_weight=None):
-        X = self._fit_input_scaling(X)
+    def _fit_networks(self, data):
+        data = data._replace(X=self._fit_input_scaling(data.X))
+        X, y, sample_weight = data.X, data.y, data.sample_weight
         counts = np.bincount(y, weights=sample_weight, minlength=len(self.classes_))
         self.class_prior_ = counts / counts.sum()
-        parts = self._training_parts(y, seed)
-        self.nets_ = self._train_members(X, y, parts, device, seed, sample_weight)
+        parts = self._training_parts(y, data.seed)
+        self.nets_ = self._train_members(data, parts)
         self.net_ = self.nets_[0]
         n_iter = [len(net.history) for net in self.nets_]
         best = [best_epoch(net) for net in self.nets_]
@@ -371,8 +372,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         self.input_scaler_ = RobustSmoothClipScaler().fit(X)
         return self.input_scaler_.transform(X)
 
-    def _train_members(self, X, y, parts, device, seed, sample_weight):
-        """One trained net per ``(fit_rows, held_out_rows)`` of ``parts``.
+    def _train_members(self, data, parts):
+        """One trained net per ``(fit_rows, held_out_rows)`` of ``parts``, on ``data``.
 
         Member i gets seed + i: its own initialisation, shuffling and mixup
         draws. ``member_training='stacked'`` trains the members together
@@ -383,13 +384,12 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
             with torch_threads(self.n_threads):
                 nets = []
                 for i, (fit, held_out) in enumerate(parts):
-                    with _seeded(seed + i, device):
-                        net = self._unfitted_net(X, y, fit, held_out, device, seed + i,
-                                                 sample_weight)
+                    with _seeded(data.seed + i, data.device):
+                        net = self._unfitted_net(data._replace(seed=data.seed + i), fit, held_out)
                         nets.append(net.initialize())
                 if can_stack(nets, [held_out for _, held_out in parts]):
-                    return fit_stacked(nets, X, y, parts, sample_weight, device)
-        return [self._train_net(X, y, fit, held_out, device, seed + i, sample_weight)
+                    return fit_stacked(nets, data, parts)
+        return [self._train_net(data._replace(seed=data.seed + i), fit, held_out)
                 for i, (fit, held_out) in enumerate(parts)]
 
     def _training_parts(self, y, seed):

@@ -124,11 +124,12 @@ class _Member:
         return self.fit_rows[order.to(self.fit_rows.device)]
 
 
-def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu", capture=None):
+def fit_stacked(nets, data, parts, capture=None):
     """Train the initialised skorch ``nets`` (one per ``(fit_rows, valid_rows)`` of ``parts``).
 
-    ``X``, ``y``: all training rows (float32, encoded labels);
-    ``sample_weight``: loss weights of all rows, or None. Each net ends with
+    ``data``: all training rows and where they train
+    (:class:`~qclmix_sklearn._torch_base.FitData`; its seed is unused: each
+    net holds its own generators). Each net ends with
     its best epoch's module weights, its last epoch's criterion and its
     history. Raises ``FloatingPointError`` when a member's loss becomes
     non-finite, like a separate fit.
@@ -139,8 +140,9 @@ def fit_stacked(nets, X, y, parts, sample_weight=None, device="cpu", capture=Non
     device (for tests); ``'off'`` trains every step as on the CPU (for
     benchmarks).
     """
-    X_all = torch.as_tensor(X).to(device)
-    y_all = torch.as_tensor(y).to(device)
+    sample_weight, device = data.sample_weight, data.device
+    X_all = torch.as_tensor(data.X).to(device)
+    y_all = torch.as_tensor(data.y).to(device)
     w_all = None if sample_weight is None else torch.as_tensor(
         sample_weight, dtype=torch.float32).to(device)
     members = [

@@ -8,6 +8,7 @@ checks, while a composed net leaves the sklearn contract entirely to us.
 import contextlib
 import math
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,6 +38,22 @@ _PREDICT_CHUNK = 8192
 # Validation batches: eval-mode predictions and the cross-entropy valid loss
 # (see TrainingNet) do not depend on the batch, so they can be large.
 _VALID_BATCH = 8192
+
+
+class FitData(NamedTuple):
+    """The validated training data of one fit, and where and from which seed it trains.
+
+    ``X``: float32, encoded (and scaled); ``y``: labels encoded as 0..C-1;
+    ``sample_weight``: each row's weight in the loss and the validation
+    macro-F1, or None (every row counts the same); ``device``: the torch
+    device; ``seed``: the fit's (a member's) seed.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    device: str
+    seed: int
 
 
 @contextlib.contextmanager
@@ -281,39 +298,42 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         X, y_encoded, weights = validate_training_data(self, X, y, sample_weight)
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._fit_networks(X, y_encoded, device, seed, sample_weight=weights)
+        self._fit_networks(FitData(X, y_encoded, weights, device, seed))
         return self
 
-    def _fit_networks(self, X, y, device, seed, sample_weight=None):
-        """Train ``net_``: one network, its epoch chosen on a validation split."""
-        fit_idx, valid_idx = validation_split(y, self.validation_fraction, seed)
-        self.net_ = self._train_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
+    def _fit_networks(self, data):
+        """Train ``net_`` on ``data`` (a :class:`FitData`): one network, its epoch chosen on a
+        validation split."""
+        fit_idx, valid_idx = validation_split(data.y, self.validation_fraction, data.seed)
+        self.net_ = self._train_net(data, fit_idx, valid_idx)
         self.n_iter_ = len(self.net_.history)
         self.best_epoch_ = best_epoch(self.net_)
 
-    def _train_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
-        """A net trained on ``X[fit_idx]``, checkpointed on ``X[valid_idx]`` (None: last epoch).
+    def _train_net(self, data, fit_idx, valid_idx):
+        """A net trained on the rows ``fit_idx`` of ``data``, checkpointed on ``valid_idx``
+        (None: the last epoch).
 
-        ``sample_weight`` (of all rows, or None): the fitting rows' weights
-        travel with their batches to the loss, the validation rows' weights
-        weigh the validation macro-F1.
+        The fitting rows' weights travel with their batches to the loss, the
+        validation rows' weights weigh the validation macro-F1.
         """
-        with torch_threads(self.n_threads), _seeded(seed, device):
-            net = self._unfitted_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
-            net.fit(X[fit_idx], y[fit_idx])
+        with torch_threads(self.n_threads), _seeded(data.seed, data.device):
+            net = self._unfitted_net(data, fit_idx, valid_idx)
+            net.fit(data.X[fit_idx], data.y[fit_idx])
         return net
 
-    def _unfitted_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
+    def _unfitted_net(self, data, fit_idx, valid_idx):
         """The net ``_train_net`` fits, with its module and criterion built (weights drawn).
 
-        Draws from the global torch generator: call it inside ``_seeded(seed)``.
+        Draws from the global torch generator: call it inside ``_seeded(data.seed)``.
         """
+        X, y, weight = data.X, data.y, data.sample_weight
         valid_data = None if valid_idx is None else Dataset(X[valid_idx], y[valid_idx])
         weights = {}
-        if sample_weight is not None:
-            weights["fit_weight"] = sample_weight[fit_idx]
-            weights["valid_weight"] = None if valid_idx is None else sample_weight[valid_idx]
-        return self._build_net(y[fit_idx], X.shape[1], valid_data, device, seed, **weights)
+        if weight is not None:
+            weights["fit_weight"] = weight[fit_idx]
+            weights["valid_weight"] = None if valid_idx is None else weight[valid_idx]
+        return self._build_net(y[fit_idx], X.shape[1], valid_data, data.device, data.seed,
+                               **weights)
 
     def _build_net(self, y_fit, n_features, valid_data, device, seed, fit_weight=None,
                    valid_weight=None):

@@ -101,9 +101,9 @@ def training_rows_of_each_member(monkeypatch):
     # Both member-training paths build every member's net through _unfitted_net.
     unfitted_net = QCLMixClassifier._unfitted_net
 
-    def spy(self, X, y, fit_idx, *args, **kwargs):
-        seen.append(np.asarray(y)[fit_idx])
-        return unfitted_net(self, X, y, fit_idx, *args, **kwargs)
+    def spy(self, data, fit_idx, valid_idx):
+        seen.append(np.asarray(data.y)[fit_idx])
+        return unfitted_net(self, data, fit_idx, valid_idx)
 
     monkeypatch.setattr(QCLMixClassifier, "_unfitted_net", spy)
     return seen

@@ -176,9 +176,9 @@ def test_the_criterion_gets_each_batch_rows_weights():
 
 
 class MemberRecorder(QCLMixClassifier):
-    def _unfitted_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
+    def _unfitted_net(self, data, fit_idx, valid_idx):
         self.parts_seen_ = getattr(self, "parts_seen_", []) + [(fit_idx, valid_idx)]
-        return super()._unfitted_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
+        return super()._unfitted_net(data, fit_idx, valid_idx)
 
     def _build_net(self, y_fit, n_features, valid_data, device, seed, fit_weight=None,
                    valid_weight=None):

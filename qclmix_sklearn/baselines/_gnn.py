@@ -231,11 +231,11 @@ class GNNClassifier(TorchBaseline):
         _torch_geometric_models()  # fail early and clearly without the extra
         return super().fit(X, y, sample_weight)
 
-    def _train_net(self, X, y, fit_idx, valid_idx, device, seed, sample_weight=None):
+    def _train_net(self, data, fit_idx, valid_idx):
         # The module is bound to the graph of the fitting rows: build it first.
-        self.X_graph_ = X[fit_idx]
+        self.X_graph_ = data.X[fit_idx]
         self.edge_index_ = knn_graph(self.X_graph_, self.n_neighbors)
-        return super()._train_net(X, y, fit_idx, valid_idx, device, seed, sample_weight)
+        return super()._train_net(data, fit_idx, valid_idx)
 
     def _fit_batch_size(self, n_fit):
         return n_fit
