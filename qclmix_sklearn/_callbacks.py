@@ -5,33 +5,7 @@ import math
 import numpy as np
 from skorch.callbacks import Callback
 
-
-def macro_f1(y_true, y_pred, sample_weight=None):
-    """``f1_score(y_true, y_pred, average="macro", sample_weight=...)`` for labels 0..C-1.
-
-    scikit-learn's own arithmetic (per-label weighted counts by ``bincount``
-    in data order, ``2 tp / (true + pred)`` with 0 for an empty label, the
-    mean over the labels present in either array), without its input
-    validation, which costs milliseconds: this runs after every epoch of
-    every ensemble member.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    n = int(max(y_true.max(), y_pred.max())) + 1
-    present = (np.bincount(y_true, minlength=n) + np.bincount(y_pred, minlength=n)) > 0
-    hit = y_true == y_pred
-    weight = None if sample_weight is None else np.asarray(sample_weight)
-    if weight is not None and not weight.any():  # as f1_score refuses them
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    tp = np.bincount(y_true[hit], weights=None if weight is None else weight[hit],
-                     minlength=n)[present]
-    pred = np.bincount(y_pred, weights=weight, minlength=n)[present]
-    true = np.bincount(y_true, weights=weight, minlength=n)[present]
-    # As sklearn's confusion matrices: false positives and negatives, then the sums again.
-    true, pred = tp + (true - tp), tp + (pred - tp)
-    denominator = 1.0 * true.astype(np.float64) + pred.astype(np.float64)
-    empty = denominator == 0
-    f1 = (2.0 * tp.astype(np.float64)) / np.where(empty, 1.0, denominator)
-    return float(np.mean(np.where(empty, 0.0, f1)))
+from ._metrics import macro_f1
 
 
 def macro_f1_scorer(net, X, y):

@@ -2,29 +2,13 @@
 
 import numpy as np
 
+from ._metrics import macro_f1
+
 #: Largest offset magnitude (log-probability units): a class's score may be
 #: raised or lowered by up to a factor e**3 ~ 20 in probability.
 MAX_OFFSET = 3.0
 # Log-probability differences below this are rounding noise, not a decision.
 _TIE = 1e-9
-
-
-def macro_f1(y_true, y_pred, n_classes, sample_weight=None):
-    """sklearn's ``f1_score(average='macro')`` over the classes ``0 .. n_classes - 1``.
-
-    A class with neither true nor predicted samples scores 0, as with
-    ``zero_division=0`` and ``labels=range(n_classes)``. Written with
-    ``bincount`` because the offset search evaluates it many times.
-    ``sample_weight``: each row counts with its weight (sklearn's ``sample_weight``).
-    """
-    hit = y_true == y_pred
-    hit_weight = None if sample_weight is None else sample_weight[hit]
-    true_pos = np.bincount(y_true[hit], weights=hit_weight, minlength=n_classes)
-    support = np.bincount(y_true, weights=sample_weight, minlength=n_classes)
-    predicted = np.bincount(y_pred, weights=sample_weight, minlength=n_classes)
-    denominator = support + predicted
-    f1 = np.divide(2 * true_pos, denominator, out=np.zeros(n_classes), where=denominator > 0)
-    return float(f1.mean())
 
 
 def _prefixed_cumsum(mask):
@@ -103,8 +87,9 @@ def tune_class_offsets(log_proba, y, *, max_offset=MAX_OFFSET, n_rounds=2, sampl
     offsets : ndarray of shape (n_classes,)
     """
     n_classes = log_proba.shape[1]
+    labels = np.arange(n_classes)  # a class never predicted nor seen counts as 0
     offsets = np.zeros(n_classes)
-    best = macro_f1(y, log_proba.argmax(axis=1), n_classes, sample_weight)
+    best = macro_f1(y, log_proba.argmax(axis=1), sample_weight, labels=labels)
     for _ in range(n_rounds):
         changed = False
         for c in range(n_classes):
@@ -115,8 +100,8 @@ def tune_class_offsets(log_proba, y, *, max_offset=MAX_OFFSET, n_rounds=2, sampl
                 trial = offsets.copy()
                 trial[c] = values[i]
                 # Scored again as predict decides (argmax, first of equal scores).
-                score = macro_f1(y, (log_proba + trial).argmax(axis=1), n_classes,
-                                 sample_weight)
+                score = macro_f1(y, (log_proba + trial).argmax(axis=1), sample_weight,
+                                 labels=labels)
                 if score > best + 1e-12:
                     best, offsets, changed = score, trial, True
         if not changed:

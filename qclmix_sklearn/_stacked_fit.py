@@ -23,8 +23,8 @@ import torch
 from skorch.history import History
 from torch.nn import functional as F
 
-from ._callbacks import macro_f1
 from ._captured_step import CapturedStep
+from ._metrics import macro_f1
 from ._mixup import mix_batches, next_draws
 from ._stacked_members import StackedAdamW, StackedMembers
 from ._torch_base import _VALID_BATCH

@@ -23,7 +23,9 @@ class TrainingNet(NeuralNet):
     the criterion then gets them as ``sample_weight``.
 
     ``torch.optim.AdamW`` is run as :class:`~qclmix_sklearn._flat_adamw.FlatAdamW`:
-    the same update on one flat tensor instead of one per parameter.
+    the same update on one flat tensor instead of one per parameter (kept
+    for results equal to the bit to those stored, not for speed: see its
+    docstring).
     """
 
     def initialize_optimizer(self, triggered_directly=None):

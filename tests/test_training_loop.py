@@ -136,30 +136,6 @@ def test_every_training_step_runs_in_training_mode():
     assert len(modes) == 2 * 5 and all(modes)
 
 
-def test_the_epoch_macro_f1_is_sklearns_to_the_bit():
-    import warnings
-
-    from sklearn.metrics import f1_score
-
-    from qclmix_sklearn._callbacks import macro_f1
-
-    rng = np.random.default_rng(0)
-    for case in range(300):
-        n, n_classes = rng.integers(1, 50), rng.integers(2, 6)
-        y_true, y_pred = rng.integers(0, n_classes, n), rng.integers(0, n_classes, n)
-        if case % 5 == 0:
-            y_pred[:] = y_true[0]  # labels never predicted
-        weight = None if case % 2 else rng.random(n) * (rng.random(n) < 0.7)
-        if weight is not None and not weight.any():
-            with pytest.raises(ValueError, match="non-zero"):
-                macro_f1(y_true, y_pred, weight)
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # sklearn warns about labels without rows
-            expected = f1_score(y_true, y_pred, average="macro", sample_weight=weight)
-        assert macro_f1(y_true, y_pred, weight) == expected
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("params", [{}, {"batch_size": 128, "group_size": 32},
                                     {"mixup_space": "embedding"}])
