@@ -1,8 +1,8 @@
 """QCL-MixNet for class-imbalanced tabular data, scikit-learn native."""
 
 from ._classifier import PAPER_PARAMS, QCLMixClassifier
-from ._onnx import onnx_inputs, register_onnx_converter, to_onnx
 from ._persist import skops_trusted_types
+from .export._onnx import onnx_inputs, register_onnx_converter, to_onnx
 
 __version__ = "0.1.0"
 

@@ -11,18 +11,18 @@ from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._class_offsets import tune_class_offsets
-from ._ensemble import NetEnsembleMixin
-from ._input_scale import check_trainable_scale
-from ._layer_sizes import LayerSizes
-from ._metric_parts import check_metric_parts
-from ._mixup import KNNMixup
-from ._robust_scaling import RobustSmoothClipScaler
-from ._stacked_fit import can_stack, fit_stacked
-from ._torch_base import TorchClassifierBase, _seeded, best_epoch, torch_threads
-from ._validation_split import validation_split
+from ._estimator._layer_sizes import LayerSizes
+from ._estimator._torch_base import TorchClassifierBase, seeded, best_epoch, torch_threads
+from ._estimator._validation_split import validation_split
+from .ensemble._class_offsets import tune_class_offsets
+from .ensemble._ensemble import NetEnsembleMixin
 from .losses import FocalVarianceLoss, HybridLoss
+from .losses._metric_parts import check_metric_parts
 from .nn import QCLMixNet
+from .preprocessing._input_scale import check_trainable_scale
+from .preprocessing._robust_scaling import RobustSmoothClipScaler
+from .training._mixup import KNNMixup
+from .training._stacked_fit import can_stack, fit_stacked
 
 _EMBEDDING_DIM = 8
 
@@ -146,7 +146,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         al., 2024) inside the estimator, after the categorical encoding: each
         column centred at its median, divided by its 25-75% interquantile
         range and smoothly clipped to (-3, 3) by ``x / sqrt(1 + (x / 3)^2)``
-        (see :class:`~qclmix_sklearn._robust_scaling.RobustSmoothClipScaler`),
+        (see :class:`~qclmix_sklearn.preprocessing._robust_scaling.RobustSmoothClipScaler`),
         fitted on the data given to ``fit`` and applied to every prediction.
         ``None`` (paper): X is used as given; ``fit`` then refuses a value
         whose square overflows float32 (training squares activations),
@@ -363,7 +363,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         Prediction applies it in ``validate_prediction_data``, which every
         prediction path calls; the training data is scaled once, here.
         Unscaled X too large to train on is refused here (see
-        :func:`~qclmix_sklearn._input_scale.check_trainable_scale`).
+        :func:`~qclmix_sklearn.preprocessing._input_scale.check_trainable_scale`).
         """
         self.input_scaler_ = None
         if self.input_scaling is None:
@@ -377,14 +377,14 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
 
         Member i gets seed + i: its own initialisation, shuffling and mixup
         draws. ``member_training='stacked'`` trains the members together
-        (see :mod:`~qclmix_sklearn._stacked_fit`) when it can reproduce their
+        (see :mod:`~qclmix_sklearn.training._stacked_fit`) when it can reproduce their
         separate fits, else they are trained one after the other.
         """
         if self.member_training == "stacked" and len(parts) > 1:
             with torch_threads(self.n_threads):
                 nets = []
                 for i, (fit, held_out) in enumerate(parts):
-                    with _seeded(data.seed + i, data.device):
+                    with seeded(data.seed + i, data.device):
                         net = self._unfitted_net(data._replace(seed=data.seed + i), fit, held_out)
                         nets.append(net.initialize())
                 if can_stack(nets, [held_out for _, held_out in parts]):

@@ -22,8 +22,8 @@ def skops_trusted_types():
         ``skops.io.load(path, trusted=skops_trusted_types())``.
     """
     from ._classifier import QCLMixClassifier
-    from ._plain_modules import OwnMethod, PlainTensor
-    from ._tabular_encoding import TabularEncoder, _as_labels, _as_numbers
+    from ._estimator._plain_modules import OwnMethod, PlainTensor
+    from .preprocessing._tabular_encoding import TabularEncoder, as_labels, as_numbers
 
-    ours = (QCLMixClassifier, TabularEncoder, _as_numbers, _as_labels, PlainTensor, OwnMethod)
+    ours = (QCLMixClassifier, TabularEncoder, as_numbers, as_labels, PlainTensor, OwnMethod)
     return [f"{thing.__module__}.{thing.__qualname__}" for thing in ours] + ["numpy.dtype"]

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 import sklearn
 
 from qclmix_sklearn import QCLMixClassifier
-from qclmix_sklearn._tabular_encoding import TabularEncoder, categorical_mask
+from qclmix_sklearn.preprocessing._tabular_encoding import TabularEncoder, categorical_mask
 from qclmix_sklearn.baselines import GNNClassifier, TorchMLPClassifier
 
 TINY = dict(max_epochs=2, random_state=0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from qclmix_sklearn._class_offsets import tune_class_offsets
+from qclmix_sklearn.ensemble._class_offsets import tune_class_offsets
 from qclmix_sklearn._metrics import macro_f1
 
 

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
 from qclmix_sklearn import _classifier as classifier_module
-from qclmix_sklearn._mixup import KNNMixup
+from qclmix_sklearn.training._mixup import KNNMixup
 from qclmix_sklearn.nn._feature_attention import FeatureSelfAttention
 from qclmix_sklearn.nn._quantum_entanglement import QuantumEntanglement
 

@@ -19,8 +19,8 @@ from sklearn.datasets import make_classification
 
 from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn import _classifier
-from qclmix_sklearn._stacked_fit import fit_stacked
-from qclmix_sklearn._stacked_members import StackedAdamW
+from qclmix_sklearn.training._stacked_fit import fit_stacked
+from qclmix_sklearn.training._stacked_members import StackedAdamW
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

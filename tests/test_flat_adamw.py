@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from qclmix_sklearn._flat_adamw import FlatAdamW
+from qclmix_sklearn.training._flat_adamw import FlatAdamW
 
 
 def network(seed=0):

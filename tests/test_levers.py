@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn._classifier import PAPER_PARAMS
-from qclmix_sklearn._robust_scaling import RobustSmoothClipScaler
+from qclmix_sklearn.preprocessing._robust_scaling import RobustSmoothClipScaler
 from qclmix_sklearn.bench._models import LEVER_VARIANTS, QCLMIX_VARIANTS, make_model
 from qclmix_sklearn.losses import FocalVarianceLoss
 from qclmix_sklearn.nn import PeriodicEmbedding

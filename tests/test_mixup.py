@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from qclmix_sklearn._mixup import KNNMixup, knn_mixup
+from qclmix_sklearn.training._mixup import KNNMixup, knn_mixup
 
 
 def test_partner_is_one_of_the_k_nearest_and_the_anchor_dominates():
@@ -101,7 +101,7 @@ def test_callback_same_class_mixes_only_within_a_class():
 
 @pytest.mark.parametrize("n", [2, 3, 6, 64])
 def test_partners_of_any_label_equal_the_same_label_search_within_one_class(n):
-    from qclmix_sklearn._mixup import _partners
+    from qclmix_sklearn.training._mixup import _partners
 
     # Without labels the count of qualifying neighbours is skipped (always k);
     # one label for all rows takes the general path: the same partners.

@@ -40,7 +40,8 @@ def test_network_returns_logits_and_embedding_from_one_forward():
 
 
 @pytest.mark.parametrize(
-    "switch, absent", [("use_entanglement", QuantumEntanglement), ("use_attention", FeatureSelfAttention)]
+    "switch, absent",
+    [("use_entanglement", QuantumEntanglement), ("use_attention", FeatureSelfAttention)],
 )
 def test_ablation_switches_remove_their_module(switch, absent):
     assert any(isinstance(m, absent) for m in QCLMixNet(5, 3).modules())

@@ -25,7 +25,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from qclmix_sklearn._class_offsets import tune_class_offsets
+from qclmix_sklearn.ensemble._class_offsets import tune_class_offsets
 from qclmix_sklearn.baselines import (
     ArgmaxProbaClassifier,
     TunedOffsetsClassifier,

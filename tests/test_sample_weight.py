@@ -13,7 +13,7 @@ from sklearn.metrics import f1_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
-from qclmix_sklearn._tensor_batches import TensorBatches
+from qclmix_sklearn.training._tensor_batches import TensorBatches
 from qclmix_sklearn.baselines import CNN1DClassifier, ResNetClassifier, TorchMLPClassifier
 from qclmix_sklearn.losses import (
     FocalVarianceLoss,
@@ -201,7 +201,7 @@ def test_each_ensemble_member_gets_its_own_rows_weights():
 def test_the_epoch_is_chosen_by_the_weighted_validation_macro_f1():
     from sklearn.utils import check_random_state
 
-    from qclmix_sklearn._validation_split import validation_split
+    from qclmix_sklearn._estimator._validation_split import validation_split
 
     X, y = blobs(150)
     weight = np.random.default_rng(1).uniform(0.1, 3, len(y))

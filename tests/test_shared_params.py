@@ -8,8 +8,8 @@ import pytest
 from sklearn.base import clone
 
 from qclmix_sklearn import QCLMixClassifier
-from qclmix_sklearn._shared_params import SHARED_PARAMETERS, expand_shared_parameters
-from qclmix_sklearn._torch_base import TorchClassifierBase
+from qclmix_sklearn._estimator._shared_params import SHARED_PARAMETERS, expand_shared_parameters
+from qclmix_sklearn._estimator._torch_base import TorchClassifierBase
 from qclmix_sklearn.baselines import (
     CNN1DClassifier,
     GNNClassifier,

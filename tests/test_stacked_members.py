@@ -10,7 +10,7 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 from qclmix_sklearn import QCLMixClassifier
-from qclmix_sklearn._stacked_members import StackedAdamW, StackedMembers
+from qclmix_sklearn.training._stacked_members import StackedAdamW, StackedMembers
 from qclmix_sklearn.losses import WeightedCrossEntropyLoss
 
 STACKED = dict(member_training="stacked", random_state=0)
@@ -269,8 +269,8 @@ def test_stacked_fit_on_cuda(data):
 def test_the_stacked_mixup_is_each_members_own_mixup(space):
     from types import SimpleNamespace
 
-    from qclmix_sklearn._mixup import KNNMixup
-    from qclmix_sklearn._stacked_fit import _mixed
+    from qclmix_sklearn.training._mixup import KNNMixup
+    from qclmix_sklearn.training._stacked_fit import _mixed
 
     modules, criteria = _qclmix_members(3)
     stack = StackedMembers(modules, criteria)

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from skorch.dataset import Dataset
 
-from qclmix_sklearn._tensor_batches import TensorBatches
+from qclmix_sklearn.training._tensor_batches import TensorBatches
 
 
 def _labels_of_one_epoch(batches):

@@ -62,7 +62,7 @@ def test_validation_scores_the_kept_weights():
     from sklearn.metrics import f1_score, log_loss
     from sklearn.utils import check_random_state
 
-    from qclmix_sklearn._validation_split import validation_split
+    from qclmix_sklearn._estimator._validation_split import validation_split
 
     rng = np.random.default_rng(0)
     y = np.arange(300) % 3
@@ -82,7 +82,7 @@ def test_validation_scores_the_kept_weights():
 
 
 def test_grouped_mixup_takes_partners_within_each_group():
-    from qclmix_sklearn._mixup import knn_mixup
+    from qclmix_sklearn.training._mixup import knn_mixup
 
     X = torch.randn(70, 3, generator=torch.Generator().manual_seed(0))
     X_mix, partner, lam = knn_mixup(X, n_neighbors=3, rng=np.random.default_rng(0), group_size=32)

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import synthetic  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
-from qclmix_sklearn._training_net import TrainingNet  # noqa: E402
+from qclmix_sklearn.training._training_net import TrainingNet  # noqa: E402
 from qclmix_sklearn.baselines import ResNetClassifier, TorchMLPClassifier  # noqa: E402
 
 ESTIMATORS = {

@@ -42,8 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import synthetic  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier, _classifier  # noqa: E402
-from qclmix_sklearn import _device, _stacked_inference, _torch_base  # noqa: E402
-from qclmix_sklearn._stacked_fit import fit_stacked  # noqa: E402
+from qclmix_sklearn._estimator import _device, _torch_base
+from qclmix_sklearn.ensemble import _fused_inference  # noqa: E402
+from qclmix_sklearn.training._stacked_fit import fit_stacked  # noqa: E402
 
 N_CLASSES = 4
 RECIPE = dict(batch_size=1024, group_size=64, lr=6.4e-3, max_lr=0.16)
@@ -108,12 +109,12 @@ def predict_rates(model, X, chunks, repeats=3):
     out = {}
     for rows in chunks:
         _device.DEVICE_CHUNK_ROWS = rows
-        _stacked_inference.DEVICE_CHUNK_ROWS = rows
+        _fused_inference.DEVICE_CHUNK_ROWS = rows
         _torch_base.DEVICE_CHUNK_ROWS = rows
         model.predict_proba(X[:100_000])  # warm-up (pinned buffers, kernels)
         times = [synced(model.predict_proba, X)[0] for _ in range(repeats)]
         out[str(rows)] = len(X) / min(times)
-    _device.DEVICE_CHUNK_ROWS = _stacked_inference.DEVICE_CHUNK_ROWS = 1 << 19
+    _device.DEVICE_CHUNK_ROWS = _fused_inference.DEVICE_CHUNK_ROWS = 1 << 19
     _torch_base.DEVICE_CHUNK_ROWS = 1 << 19
     return out
 
@@ -163,7 +164,7 @@ def predict(X, y, result, args, log):
     seconds, _ = synced(lambda: torch.from_numpy(X_big).cuda())
     result["host_to_device_copy_s"] = seconds
     modules = [net.module_ for net in model.nets_]
-    seconds, _ = synced(_stacked_inference.fused_mean_proba, modules, X_valid)
+    seconds, _ = synced(_fused_inference.fused_mean_proba, modules, X_valid)
     result["predict_fused_s"] = seconds  # copy over, members, copy back
     probabilities = torch.empty(args.predict_rows, N_CLASSES, dtype=torch.float64, device="cuda")
     _device.to_host(probabilities)  # the pinned buffer, allocated once and cached

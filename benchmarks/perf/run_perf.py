@@ -40,11 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import PeakRSS, interleaved, per_call_ms, synthetic  # noqa: E402
 
-from qclmix_sklearn._torch_base import torch_threads  # noqa: E402
+from qclmix_sklearn._estimator._torch_base import torch_threads  # noqa: E402
 from _references import algorithm1_fit, n_batches, plain_mlp  # noqa: E402
 
 from qclmix_sklearn import QCLMixClassifier  # noqa: E402
-from qclmix_sklearn._validation_split import validation_split  # noqa: E402
+from qclmix_sklearn._estimator._validation_split import validation_split  # noqa: E402
 
 BATCH = 64
 N_CLASSES = 4

@@ -30,8 +30,8 @@ from _measure import synthetic  # noqa: E402
 from targets import N_CLASSES, bare_loop  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
-from qclmix_sklearn._flat_adamw import FlatAdamW  # noqa: E402
-from qclmix_sklearn._mixup import _draw, _mix  # noqa: E402
+from qclmix_sklearn.training._flat_adamw import FlatAdamW  # noqa: E402
+from qclmix_sklearn.training._mixup import _draw, _mix  # noqa: E402
 from qclmix_sklearn.losses import FocalVarianceLoss, HybridLoss  # noqa: E402
 from qclmix_sklearn.nn import QCLMixNet  # noqa: E402
 

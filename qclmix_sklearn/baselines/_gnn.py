@@ -8,7 +8,7 @@ training samples by edges pointing *to* them. A new sample's prediction thus
 depends on the training data and on its own features, never on other test
 rows or on any test label.
 
-The estimator trains through :class:`~qclmix_sklearn._torch_base.TorchClassifierBase`
+The estimator trains through :class:`~qclmix_sklearn._estimator._torch_base.TorchClassifierBase`
 like every other torch model of the package: the graph network is wrapped
 in a module (:class:`_InductiveGraphNet`) that holds the training graph, so
 that a full-batch epoch is one skorch training step and validation and

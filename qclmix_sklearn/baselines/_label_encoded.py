@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._label_types import encode_class_labels
+from .._estimator._label_types import encode_class_labels
 
 # The fitted attributes of every subclass, documented once: appended to each subclass's
 # docstring, whose Attributes section ends with the attributes of its own.

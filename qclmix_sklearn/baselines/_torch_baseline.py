@@ -3,7 +3,7 @@
 import re
 import textwrap
 
-from .._torch_base import TorchClassifierBase
+from .._estimator._torch_base import TorchClassifierBase
 
 _FITTED_ATTRIBUTES = """\
 classes_ : ndarray of shape (n_classes,)

@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._class_offsets import tune_class_offsets
+from ..ensemble._class_offsets import tune_class_offsets
 from ._argmax_proba import ArgmaxProbaClassifier
 
 
@@ -21,7 +21,7 @@ class TunedOffsetsClassifier(ArgmaxProbaClassifier):
     ``fit`` computes out-of-fold probabilities of the training data with
     ``cv`` stratified folds, chooses the per-class log-probability offsets
     that maximise macro-F1 on them
-    (:func:`~qclmix_sklearn._class_offsets.tune_class_offsets`: offsets stay
+    (:func:`~qclmix_sklearn.ensemble._class_offsets.tune_class_offsets`: offsets stay
     0 without evidence), then refits the classifier on all training data.
     Fitting costs ``cv + 1`` fits of the classifier.
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..baselines import list_peers
 from . import _figures
+from ..baselines import list_peers
 from ._markdown import fmt as _fmt, markdown_table as _markdown_table, pvalue as _pvalue
 from ._models import QCLMIX_VARIANTS
 from ._probability_report import per_dataset_lines, probability_section, with_probability_columns

@@ -112,7 +112,7 @@ class QCLMixNet(nn.Module):
         return self.classifier.forward_members(representation, tensors, prefix + "classifier.")
 
     def logit_layers(self):
-        """The layers ``logits`` applies, in order (``nn.Identity`` left out): what folding reads."""
+        """The layers ``logits`` applies, in order, ``nn.Identity`` left out (folding reads them)."""
         return _flatten(self.encoder) + [self.classifier]
 
 

@@ -116,7 +116,7 @@ def categorical_mask(categorical_features, X):
     return mask if mask.any() else None
 
 
-def _as_labels(values):
+def as_labels(values):
     """Categories as strings (one type for the encoder), missing ones as NaN."""
     missing = pd.isna(values)
     labels = values.astype(str).astype(object)
@@ -124,7 +124,7 @@ def _as_labels(values):
     return labels
 
 
-def _as_numbers(values):
+def as_numbers(values):
     """Numeric columns as floats; those of an object array as float64, None and pd.NA as NaN."""
     if values.dtype != object:
         return values
@@ -186,8 +186,8 @@ class TabularEncoder:
         imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
         one_hot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
         self.columns_ = ColumnTransformer([
-            ("numeric", make_pipeline(FunctionTransformer(_as_numbers), imputer), self.numeric_),
-            ("categorical", make_pipeline(FunctionTransformer(_as_labels), one_hot),
+            ("numeric", make_pipeline(FunctionTransformer(as_numbers), imputer), self.numeric_),
+            ("categorical", make_pipeline(FunctionTransformer(as_labels), one_hot),
              self.categorical_),
         ]).set_output(transform="default")  # an ndarray, whatever sklearn's global config says
         encoded = self.columns_.fit_transform(X)

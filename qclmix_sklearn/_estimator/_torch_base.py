@@ -20,24 +20,24 @@ from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressB
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
+from ..losses import WeightedCrossEntropyLoss
+from ..preprocessing._tabular_encoding import validate_fit_features, validate_predict_features
+from ..training._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
+from ..training._tensor_batches import TensorBatches
+from ..training._training_net import TrainingNet
 from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks, to_host
 from ._label_types import check_label_types, encode_class_labels
 from ._plain_modules import modules_from_plain, modules_to_plain
 from ._sample_weights import training_weights
 from ._shared_params import expand_shared_parameters
-from ._tabular_encoding import validate_fit_features, validate_predict_features
-from ._tensor_batches import TensorBatches
-from ._training_net import TrainingNet
 from ._validation_split import validation_split
-from .losses import WeightedCrossEntropyLoss
 
 # Rows per forward pass in prediction: activations of a few thousand rows stay
 # in the CPU caches (65536-row chunks were 3x slower per row).
 _PREDICT_CHUNK = 8192
 # Validation batches: eval-mode predictions and the cross-entropy valid loss
 # (see TrainingNet) do not depend on the batch, so they can be large.
-_VALID_BATCH = 8192
+VALID_BATCH = 8192
 
 
 class FitData(NamedTuple):
@@ -57,7 +57,7 @@ class FitData(NamedTuple):
 
 
 @contextlib.contextmanager
-def _seeded(seed, device):
+def seeded(seed, device):
     """A block whose global torch generator starts at ``seed``, restored afterwards."""
     devices = [torch.device(device)] if device.startswith("cuda") else []
     with torch.random.fork_rng(devices=devices):
@@ -100,7 +100,7 @@ def validate_training_data(estimator, X, y, sample_weight=None):
     Sets ``classes_`` (and, through ``validate_data``, ``n_features_in_`` and
     ``feature_names_in_``) on the estimator, and ``feature_encoder_``: mixed-type
     X (categorical columns, missing values) is encoded (see
-    :mod:`~qclmix_sklearn._tabular_encoding`). Returns ``(X, y_encoded,
+    :mod:`~qclmix_sklearn.preprocessing._tabular_encoding`). Returns ``(X, y_encoded,
     weights)``, the weights being ``sample_weight`` times the estimator's
     ``class_weight`` (None when every row counts the same).
     """
@@ -158,7 +158,7 @@ def _check_finite_outputs(outputs, X):
         )
 
 
-def _numpy_weights(net):
+def numpy_weights(net):
     return {name: t.detach().cpu().numpy() for name, t in net.module_.state_dict().items()}
 
 
@@ -184,7 +184,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     A subclass docstring documents a common parameter by a line ``{name}``
     alone in its Parameters section, which becomes the entry written once in
-    :mod:`~qclmix_sklearn._shared_params` with the subclass's default;
+    :mod:`~qclmix_sklearn._estimator._shared_params` with the subclass's default;
     lines indented below it add what holds for that subclass only. A line
     ``{shared_parameters}`` stands for all the others of its signature.
 
@@ -316,7 +316,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         The fitting rows' weights travel with their batches to the loss, the
         validation rows' weights weigh the validation macro-F1.
         """
-        with torch_threads(self.n_threads), _seeded(data.seed, data.device):
+        with torch_threads(self.n_threads), seeded(data.seed, data.device):
             net = self._unfitted_net(data, fit_idx, valid_idx)
             net.fit(data.X[fit_idx], data.y[fit_idx])
         return net
@@ -324,7 +324,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
     def _unfitted_net(self, data, fit_idx, valid_idx):
         """The net ``_train_net`` fits, with its module and criterion built (weights drawn).
 
-        Draws from the global torch generator: call it inside ``_seeded(data.seed)``.
+        Draws from the global torch generator: call it inside ``seeded(data.seed)``.
         """
         X, y, weight = data.X, data.y, data.sample_weight
         valid_data = None if valid_idx is None else Dataset(X[valid_idx], y[valid_idx])
@@ -394,7 +394,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             **{f"iterator_train__{k}": v for k, v in train_batches.items()},
             iterator_valid=TensorBatches,
             iterator_valid__device=device,
-            iterator_valid__batch_size=max(batch_size, _VALID_BATCH),
+            iterator_valid__batch_size=max(batch_size, VALID_BATCH),
             train_split=predefined_split(valid_data) if valid_data is not None else None,
             predict_nonlinearity=lambda logits: torch.softmax(logits, dim=-1),
             callbacks=callbacks,
@@ -487,7 +487,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         state = modules_to_plain(super().__getstate__())  # a copy: object's is __dict__
         net = state.pop("net_", None)
         if net is not None:
-            state["_module_weights"] = _numpy_weights(net)
+            state["_module_weights"] = numpy_weights(net)
         return state
 
     def __setstate__(self, state):

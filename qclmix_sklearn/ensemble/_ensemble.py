@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._stacked_inference import fused_mean_proba
-from ._torch_base import _numpy_weights, torch_threads, validate_prediction_data
+from .._estimator._torch_base import numpy_weights, torch_threads, validate_prediction_data
+from ._fused_inference import fused_mean_proba
 
 __all__ = ["NetEnsembleMixin"]
 
@@ -14,7 +14,7 @@ _FUSED_MIN_ROWS = 4096
 
 
 class NetEnsembleMixin:
-    """Mixin of a :class:`~qclmix_sklearn._torch_base.TorchClassifierBase` with members.
+    """Mixin of a :class:`~qclmix_sklearn._estimator._torch_base.TorchClassifierBase` with members.
 
     ``fit`` sets ``nets_`` (the trained skorch nets, one per member) and
     ``net_ = nets_[0]``; ``predict_proba`` is the mean of the members'
@@ -41,7 +41,7 @@ class NetEnsembleMixin:
         """The members' mean probabilities, ``offsets`` added to each one's logits first.
 
         All members in one pass, their layers folded (see
-        :mod:`~qclmix_sklearn._stacked_inference`), where that applies; else
+        :mod:`~qclmix_sklearn.ensemble._fused_inference`), where that applies; else
         member by member through ``_proba``. The two agree up to float
         rounding.
         """
@@ -59,7 +59,7 @@ class NetEnsembleMixin:
         nets = state.pop("nets_", None)
         if nets is not None:  # net_ is its first member: stored once, with the others
             state.pop("_module_weights", None)
-            state["_member_weights"] = [_numpy_weights(member) for member in nets]
+            state["_member_weights"] = [numpy_weights(member) for member in nets]
         return state
 
     def __setstate__(self, state):

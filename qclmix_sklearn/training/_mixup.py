@@ -89,7 +89,7 @@ def next_draws(group, size):
 def mix_batches(stack, mixup, index, X, y, uniform, lam):
     """The mixes of the batches ``X`` ``(g, size, D)`` of stacked members, each with its draws.
 
-    ``stack``: the :class:`~qclmix_sklearn._stacked_members.StackedMembers`
+    ``stack``: the :class:`~qclmix_sklearn.training._stacked_members.StackedMembers`
     (for ``mixup.space='embedding'``); ``index``: which of its members the g
     batches belong to (None: all); ``uniform``, ``lam``: ``(g, size)`` draws.
     """
@@ -162,7 +162,7 @@ class KNNMixup(Callback):
     Design choice: skorch hands ``on_batch_begin`` the very batch tensor that
     the training step then uses, so the mix is written into it in place. That
     is safe because the training batch iterators (skorch's ``DataLoader`` or
-    :class:`~qclmix_sklearn._tensor_batches.TensorBatches`) give a freshly
+    :class:`~qclmix_sklearn.training._tensor_batches.TensorBatches`) give a freshly
     allocated tensor for every batch; the callback refuses a batch that is a
     view of other data, which would otherwise be corrupted. Validation and
     prediction batches are never mixed (``training`` is False for them), and

@@ -44,8 +44,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._device import DEVICE_CHUNK_ROWS, row_chunks, to_host
-from .nn._bounds import affine_bound_step, scale_bound_step
+from .._estimator._device import DEVICE_CHUNK_ROWS, row_chunks, to_host
+from ..nn._bounds import affine_bound_step, scale_bound_step
 
 __all__ = ["FusedMembers", "fused_mean_proba"]
 
@@ -149,7 +149,7 @@ def fused_mean_proba(modules, X, offsets=None):
     non-finite logits): predict member by member instead.
 
     Computed where the members are: on a GPU, X goes over in large chunks
-    (see :func:`~qclmix_sklearn._device.row_chunks`), the probabilities stay
+    (see :func:`~qclmix_sklearn._estimator._device.row_chunks`), the probabilities stay
     there until the end, and whether X was safe to fold (its largest ``|x|``,
     see :meth:`FusedMembers.is_safe`) and the logits finite is read back once,
     after the last chunk.

@@ -6,7 +6,7 @@ The graph takes X as one input of all columns, or one input per column
 numbers filled with the training median plus an indicator column, one-hot
 categories), the ``input_scaler_``, then every member, their mean
 probabilities and the decision with ``class_offsets_``
-(:mod:`~qclmix_sklearn._onnx_network`). Outputs, as skl2onnx classifiers':
+(:mod:`~qclmix_sklearn.export._onnx_network`). Outputs, as skl2onnx classifiers':
 ``label`` (int64 for integer or boolean ``classes_``, else string) and
 ``probabilities`` (float32).
 
@@ -29,7 +29,7 @@ from skl2onnx.common.data_types import (
 )
 from skl2onnx.common.utils_classifier import get_label_classes
 
-from ._classifier import QCLMixClassifier
+from .._classifier import QCLMixClassifier
 from ._onnx_network import insert_graph, network_graph
 
 __all__ = ["MISSING_CATEGORY", "register_onnx_converter"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._metrics import macro_f1
+from .._metrics import macro_f1
 
 #: Largest offset magnitude (log-probability units): a class's score may be
 #: raised or lowered by up to a factor e**3 ~ 20 in probability.

@@ -3,7 +3,7 @@
 :func:`network_graph` exports one torch module, :class:`EnsembleDecision`,
 that holds every member and computes what ``predict`` and ``predict_proba``
 compute from the encoded input: each member's logits, their float64
-softmax (:func:`~qclmix_sklearn._torch_base.softmax_float64`), the mean
+softmax (:func:`~qclmix_sklearn._estimator._torch_base.softmax_float64`), the mean
 over the members, and the class index decided with ``class_offsets_``.
 :func:`insert_graph` copies such a graph into the graph skl2onnx builds.
 """
@@ -20,8 +20,8 @@ import torch
 from onnx import AttributeProto, helper, numpy_helper
 from torch import nn
 
-from ._torch_base import softmax_float64
-from .nn import QCLMixNet
+from .._estimator._torch_base import softmax_float64
+from ..nn import QCLMixNet
 
 __all__ = ["EnsembleDecision", "insert_graph", "network_graph"]
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 from skorch.callbacks import Callback
 
-from ._metrics import macro_f1
+from .._metrics import macro_f1
 
 
 def macro_f1_scorer(net, X, y):

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._classifier import QCLMixClassifier
+from .._classifier import QCLMixClassifier
 
 __all__ = ["onnx_inputs", "register_onnx_converter", "to_onnx"]
 

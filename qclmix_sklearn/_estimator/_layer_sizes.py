@@ -9,7 +9,7 @@ class LayerSizes(Options):
     """Parameter constraint: a tuple (or list) of ``n`` positive ints.
 
     An ``Options`` because scikit-learn's parameter validation accepts only
-    its own constraint classes (see :class:`~qclmix_sklearn._device.DeviceOptions`);
+    its own constraint classes (see :class:`~qclmix_sklearn._estimator._device.DeviceOptions`);
     it refuses a wrong count or a non-positive width before ``fit`` builds
     the network.
 

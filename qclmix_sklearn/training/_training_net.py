@@ -19,10 +19,10 @@ class TrainingNet(NeuralNet):
     meaningful and lets validation run in large batches.
 
     Training batches with sample weights carry them with the labels, as
-    ``(labels, weights)`` (see :class:`~qclmix_sklearn._tensor_batches.TensorBatches`);
+    ``(labels, weights)`` (see :class:`~qclmix_sklearn.training._tensor_batches.TensorBatches`);
     the criterion then gets them as ``sample_weight``.
 
-    ``torch.optim.AdamW`` is run as :class:`~qclmix_sklearn._flat_adamw.FlatAdamW`:
+    ``torch.optim.AdamW`` is run as :class:`~qclmix_sklearn.training._flat_adamw.FlatAdamW`:
     the same update on one flat tensor instead of one per parameter (kept
     for results equal to the bit to those stored, not for speed: see its
     docstring).

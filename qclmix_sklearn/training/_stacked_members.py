@@ -50,7 +50,7 @@ class StackedMembers:
     """
 
     def __init__(self, modules, criteria):
-        self.n_members = k = len(modules)
+        self.n_members = len(modules)
         self._module = copy.deepcopy(modules[0]).to("meta").train()
         self._criterion = copy.deepcopy(criteria[0]).to("meta")
         names, owners, blocks = [], [], []

@@ -4,7 +4,7 @@
 k separate fits, with their weights stacked (:class:`StackedMembers`) and one
 optimizer step (:class:`StackedAdamW`) per training step. What stays each
 member's own is what a separate fit has: its training rows, batch order
-(its own generator), mixup draws (its own :class:`~qclmix_sklearn._mixup.KNNMixup`
+(its own generator), mixup draws (its own :class:`~qclmix_sklearn.training._mixup.KNNMixup`
 random stream), learning-rate schedule, held-out macro-F1, best epoch and
 early stopping. Members whose epochs have fewer batches, or whose training
 stopped early, simply sit out the remaining steps. At the end every net's
@@ -23,11 +23,11 @@ import torch
 from skorch.history import History
 from torch.nn import functional as F
 
+from .._estimator._torch_base import VALID_BATCH
+from .._metrics import macro_f1
 from ._captured_step import CapturedStep
-from ._metrics import macro_f1
 from ._mixup import mix_batches, next_draws
 from ._stacked_members import StackedAdamW, StackedMembers
-from ._torch_base import _VALID_BATCH
 
 __all__ = ["can_stack", "fit_stacked"]
 
@@ -35,7 +35,7 @@ __all__ = ["can_stack", "fit_stacked"]
 # and skorch's defaults (timing, the loss entries of the history, the silent log).
 _KNOWN_CALLBACKS = {"nonfinite_guard", "lr_schedule", "valid_f1", "best_epoch", "knn_mixup",
                     "epoch_timer", "train_loss", "valid_loss", "print_log"}
-_VALID_CHUNK = _VALID_BATCH  # validation rows per forward pass, as in separate fits
+_VALID_CHUNK = VALID_BATCH  # validation rows per forward pass, as in separate fits
 
 
 def can_stack(nets, valid_parts):
@@ -45,7 +45,7 @@ def can_stack(nets, valid_parts):
     known ones, AdamW and a criterion that runs under ``vmap`` (this
     package's losses do; pytorch-metric-learning's are not known to).
     """
-    from .losses import HybridLoss, SupConTripletLoss
+    from ..losses import HybridLoss, SupConTripletLoss
 
     for net, valid in zip(nets, valid_parts):
         criterion = net.criterion_
@@ -128,14 +128,14 @@ def fit_stacked(nets, data, parts, capture=None):
     """Train the initialised skorch ``nets`` (one per ``(fit_rows, valid_rows)`` of ``parts``).
 
     ``data``: all training rows and where they train
-    (:class:`~qclmix_sklearn._torch_base.FitData`; its seed is unused: each
+    (:class:`~qclmix_sklearn._estimator._torch_base.FitData`; its seed is unused: each
     net holds its own generators). Each net ends with
     its best epoch's module weights, its last epoch's criterion and its
     history. Raises ``FloatingPointError`` when a member's loss becomes
     non-finite, like a separate fit.
 
     On a GPU the steps in which every member trains on a full batch replay
-    one CUDA graph (:class:`~qclmix_sklearn._captured_step.CapturedStep`).
+    one CUDA graph (:class:`~qclmix_sklearn.training._captured_step.CapturedStep`).
     ``capture='eager'`` runs that step's code without a graph, on any
     device (for tests); ``'off'`` trains every step as on the CPU (for
     benchmarks).

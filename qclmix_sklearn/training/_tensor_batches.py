@@ -16,7 +16,7 @@ class TensorBatches:
 
     Training batches (``shuffle=True``) come from ``X[indices]``, i.e. freshly
     allocated tensors that a batch callback may modify in place (as
-    :class:`~qclmix_sklearn._mixup.KNNMixup` does) without touching the data.
+    :class:`~qclmix_sklearn.training._mixup.KNNMixup` does) without touching the data.
     Unshuffled batches are slices (views) of the data: only for reading.
 
     The call signature is that of ``torch.utils.data.DataLoader``, so it is
@@ -44,7 +44,7 @@ class TensorBatches:
     row_weight : array-like of shape (n_samples,) or None, default=None
         Per-row loss weights that travel with their rows: each batch is then
         ``(X_batch, (y_batch, weight_batch))``, which
-        :class:`~qclmix_sklearn._training_net.TrainingNet` hands to the
+        :class:`~qclmix_sklearn.training._training_net.TrainingNet` hands to the
         criterion as ``sample_weight``. They are independent of
         ``sample_weight``: a drawn row's loss counts with its ``row_weight``.
     """

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
-from qclmix_sklearn import _ensemble, _stacked_inference
-from qclmix_sklearn._stacked_inference import FusedMembers, fused_mean_proba
+from qclmix_sklearn.ensemble import _ensemble, _fused_inference
+from qclmix_sklearn.ensemble._fused_inference import FusedMembers, fused_mean_proba
 
 FAST = dict(max_epochs=2, random_state=0)
 
@@ -26,7 +26,7 @@ def blobs(n, n_classes, n_features=5, seed=0):
 def small_chunks(monkeypatch):
     # Every test predicts a few hundred rows: fold them all, in uneven chunks.
     monkeypatch.setattr(_ensemble, "_FUSED_MIN_ROWS", 1)
-    monkeypatch.setattr(_stacked_inference, "_CHUNK", 37)
+    monkeypatch.setattr(_fused_inference, "_CHUNK", 37)
 
 
 def member_by_member(model, X, offsets=None):

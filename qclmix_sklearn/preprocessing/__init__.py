@@ -1,0 +1,1 @@
+"""Input preprocessing inside fit: mixed-type encoding and input scaling."""
