@@ -279,7 +279,8 @@ def test_the_stacked_mixup_is_each_members_own_mixup(space):
     group = []
     for i in range(3):
         mixup = KNNMixup(space=space, random_state=i, same_class=True).initialize()
-        group.append(SimpleNamespace(mixup=mixup, draws=mixup._epoch_draws(20, "cpu")))
+        mixup.start_epoch(20, "cpu")
+        group.append(SimpleNamespace(mixup=mixup))
     mixed = _mixed(stack, group, [0, 1, 2], X.clone(), y)
     for i, module in enumerate(modules):
         mixup = KNNMixup(space=space, random_state=i, same_class=True).initialize()

@@ -123,19 +123,21 @@ def validate_prediction_data(estimator, X):
     return X if scaler is None else scaler.transform(X)
 
 
-def softmax_float64(logits, offsets=None):
-    """``softmax(logits + offsets)`` over the last dimension, in float64.
+def softmax_float64(logits, offsets=None, dim=-1):
+    """``softmax(logits + offsets)`` over the classes, dimension ``dim``, in float64.
 
     ``offsets`` (one per class, or None) shift the log-probabilities before
-    renormalising. Prediction and the ONNX export compute probabilities here.
+    renormalising. Prediction (the fused members' too) and the ONNX export
+    compute probabilities here.
     """
     logits = logits.double()
     if offsets is not None:
-        logits = logits + torch.as_tensor(offsets, dtype=torch.float64)
+        offsets = torch.as_tensor(offsets, dtype=torch.float64, device=logits.device)
+        logits = logits + offsets.view(-1, *[1] * (logits.dim() - 1 - dim % logits.dim()))
     # softmax written out: torch.softmax over a few classes is ~10x slower
     # per row than these elementwise operations on a million rows.
-    proba = (logits - logits.amax(dim=-1, keepdim=True)).exp_()
-    return proba.div_(proba.sum(dim=-1, keepdim=True))
+    proba = (logits - logits.amax(dim=dim, keepdim=True)).exp_()
+    return proba.div_(proba.sum(dim=dim, keepdim=True))
 
 
 def _check_finite_outputs(outputs, X):

@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._estimator._device import DEVICE_CHUNK_ROWS, row_chunks, to_host
+from .._estimator._torch_base import softmax_float64
 from ..nn._bounds import affine_bound_step, scale_bound_step
 
 __all__ = ["FusedMembers", "fused_mean_proba"]
@@ -167,8 +168,6 @@ def fused_mean_proba(modules, X, offsets=None):
                 return None
         if not fused.matches(modules, _probe_rows(X).to(device)):
             return None
-        shift = None if offsets is None else torch.as_tensor(
-            offsets, dtype=torch.float64, device=device)
         out = torch.empty(len(X), fused.n_classes, dtype=torch.float64, device=device)
         total = torch.zeros((), dtype=torch.float64, device=device)
         largest = torch.zeros((), dtype=X.dtype, device=device)
@@ -179,11 +178,7 @@ def fused_mean_proba(modules, X, offsets=None):
             # members run along contiguous rows in this order.
             logits = fused.logits(x).transpose(1, 2).double()
             total += logits.sum()  # finite iff every logit is
-            if shift is not None:
-                logits += shift[:, None]
-            # The softmax written out as softmax_float64 does, over the classes (dim 1 here).
-            proba = (logits - logits.amax(dim=1, keepdim=True)).exp_()
-            proba /= proba.sum(dim=1, keepdim=True)
+            proba = softmax_float64(logits, offsets, dim=1)
             out[start:start + len(x)].T.copy_(proba.sum(dim=0).div_(len(proba)))
         if not torch.isfinite(total) or not (on_cpu or fused.is_safe(float(largest))):
             return None

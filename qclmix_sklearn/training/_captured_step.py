@@ -74,7 +74,7 @@ class CapturedStep:
         """One training step of every member; ``(members, losses, batch size)`` as recorded."""
         self.rows.copy_(torch.stack([m.rows for m in members]))
         if self.mixup is not None:
-            self.draws.copy_(next_draws(members, self.batch_size))
+            self.draws.copy_(next_draws(members, self.batch_size, self.draws.device))
         self.rates.copy_(self.epoch_rates[step])
         if self.use_graph and self.graph is None and self.warm < _WARMUP_STEPS:
             losses = self._warm_up()

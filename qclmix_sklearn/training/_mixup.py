@@ -70,20 +70,13 @@ def _mix(X, features, n_neighbors, uniform, lam, group_size=None, labels=None):
     return X_mix, partner, lam
 
 
-def next_draws(group, size):
+def next_draws(group, size, device):
     """Stacked members' next mixup draws for batches of ``size`` rows: ``(2, g, size)``.
 
-    ``group``: the members (each with its ``KNNMixup`` as ``mixup`` and its
-    epoch's ``(table, used)`` as ``draws``, which this advances).
+    ``group``: the members, each with its own ``KNNMixup`` as ``mixup``
+    (see :meth:`KNNMixup.next_draws`).
     """
-    draws = []
-    for m in group:
-        table, used = m.draws
-        if used + size > table.shape[1]:  # as KNNMixup: new draws past the epoch's
-            m.draws = table, used = m.mixup._epoch_draws(size, table.device)
-        m.draws = table, used + size
-        draws.append(table[:, used:used + size])
-    return torch.stack(draws, dim=1)
+    return torch.stack([m.mixup.next_draws(size, device) for m in group], dim=1)
 
 
 def mix_batches(stack, mixup, index, X, y, uniform, lam):
@@ -208,7 +201,27 @@ class KNNMixup(Callback):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         n = len(dataset_train) if dataset_train is not None else 0
-        self.draws_ = self._epoch_draws(n, getattr(net, "device", "cpu"))
+        self.start_epoch(n, getattr(net, "device", "cpu"))
+
+    def start_epoch(self, n, device):
+        """Draw the epoch's partner positions and weights for its ``n`` rows.
+
+        The callback does at each epoch's start, and the stacked members'
+        loop for each member's epoch: the same random stream either way.
+        """
+        self.draws_ = self._epoch_draws(n, device)
+
+    def next_draws(self, n, device):
+        """The next ``n`` rows' ``(uniform, lam)`` draws, ``(2, n)`` float32 on ``device``.
+
+        The epoch's, in order; past their end (a batch outside skorch's
+        epoch loop), a fresh table of ``n``.
+        """
+        if self.draws_ is None or self.draws_[1] + n > self.draws_[0].shape[1]:
+            self.draws_ = self._epoch_draws(n, device)
+        table, used = self.draws_
+        self.draws_ = table, used + n
+        return table[:, used:used + n]
 
     def _epoch_draws(self, n, device):
         uniform, lam = _draw(self.rng_, n, self.alpha)
@@ -220,12 +233,7 @@ class KNNMixup(Callback):
         X = batch[0]
         if not isinstance(X, torch.Tensor) or X._is_view():
             raise TypeError("KNNMixup needs each training batch as a freshly collated tensor.")
-        n = X.shape[0]
-        if self.draws_ is None or self.draws_[1] + n > self.draws_[0].shape[1]:
-            self.draws_ = self._epoch_draws(n, X.device)  # outside skorch's epoch loop
-        draws, used = self.draws_
-        self.draws_ = draws, used + n
-        uniform, lam = draws[:, used:used + n].to(X.device, X.dtype)
+        uniform, lam = self.next_draws(X.shape[0], X.device).to(X.device, X.dtype)
         features = self._embedding(net, X) if self.space == "embedding" else None
         labels = batch[1] if self.same_class else None
         if isinstance(labels, (tuple, list)):  # (labels, sample weights)

@@ -169,7 +169,8 @@ def fit_stacked(nets, data, parts, capture=None):
             m.history.new_epoch()
             m.history.record("epoch", epoch)
             m.order = m.epoch_order()
-            m.draws = None if m.mixup is None else m.mixup._epoch_draws(len(m.fit_rows), device)
+            if m.mixup is not None:
+                m.mixup.start_epoch(len(m.fit_rows), device)
             m.rates = m.epoch_schedule()
             m.losses = []
         if captured is not None:
@@ -255,7 +256,7 @@ def _record_losses(step_losses):
 
 def _mixed(stack, group, index, X, y):
     """The kNN mixes of the group's batches, each with its member's draws and settings."""
-    uniform, lam = next_draws(group, X.shape[1])
+    uniform, lam = next_draws(group, X.shape[1], X.device)
     return mix_batches(stack, group[0].mixup, index, X, y, uniform, lam)
 
 
