@@ -457,7 +457,11 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             Rows sum to 1; columns follow ``classes_``.
         """
         check_is_fitted(self)
-        return self._proba(X)
+        return self._mean_proba(X)
+
+    def _mean_proba(self, X, offsets=None):
+        """The fitted networks' mean probabilities (here ``net_``'s); see :meth:`_proba`."""
+        return self._proba(X, offsets=offsets)
 
     def _proba(self, X, net=None, validated=False, offsets=None):
         """Softmax of the logits of ``net`` (default ``net_``) in float64, as a numpy array.

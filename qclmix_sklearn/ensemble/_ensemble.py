@@ -1,7 +1,6 @@
 """An estimator whose fit trains several networks and predicts with their mean."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from .._estimator._torch_base import numpy_weights, torch_threads, validate_prediction_data
 from ._fused_inference import fused_mean_proba
@@ -21,21 +20,6 @@ class NetEnsembleMixin:
     probabilities. Pickling keeps every member as plain numpy weights (the
     base class keeps ``net_`` alone). Put it before the base class.
     """
-
-    def predict_proba(self, X):
-        """Class probabilities of X: the mean of the members' probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        return self._mean_proba(X)
 
     def _mean_proba(self, X, offsets=None):
         """The members' mean probabilities, ``offsets`` added to each one's logits first.
