@@ -23,8 +23,9 @@ def macro_f1(y_true, y_pred, sample_weight=None, *, labels=None):
     y_true, y_pred : array-like of shape (n_samples,)
         Labels encoded as non-negative integers.
     sample_weight : array-like of shape (n_samples,) or None, default=None
-        Each row counts with its weight. As scikit-learn, weights that are
-        all zero raise a ``ValueError``.
+        Each row counts with its weight. Weights that are all zero raise a
+        ``ValueError`` (as scikit-learn's ``f1_score`` does from 1.8; 1.7
+        returned 0).
     labels : array-like of non-negative int or None, default=None
         The labels averaged over. ``None``: those present in ``y_true`` or
         ``y_pred`` (whatever their weights), as ``f1_score`` without

@@ -60,10 +60,9 @@ def test_a_zero_weight_row_counts_as_absent_but_its_label_as_present():
     assert macro_f1(y_true, y_pred, weight, labels=[0, 1]) == 1.0
 
 
-def test_weights_that_are_all_zero_are_refused_as_sklearn_does():
+def test_weights_that_are_all_zero_are_refused():
+    # As f1_score does from scikit-learn 1.8 (the lowest supported, 1.7, returns 0).
     y = np.array([0, 1, 1])
-    with pytest.raises(ValueError, match="non-zero"):
-        f1_score(y, y, average="macro", sample_weight=np.zeros(3))
     for labels in (None, np.arange(2)):
         with pytest.raises(ValueError, match="non-zero"):
             macro_f1(y, y, np.zeros(3), labels=labels)
