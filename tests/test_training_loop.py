@@ -147,3 +147,33 @@ def test_cuda_fit_and_predict_match_the_contract(params):
     assert next(model.net_.module_.parameters()).is_cuda
     proba = model.predict_proba(X)
     assert proba.shape == (300, 3) and np.allclose(proba.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("params, nets", [
+    ({}, ["StackedNet"]),                                   # the members, stacked
+    (PAPER_PARAMS, ["TrainingNet"]),                        # one network
+    ({"member_training": "sequential"}, ["TrainingNet"] * 3),
+])
+def test_every_network_trains_in_skorchs_fit_loop(monkeypatch, params, nets):
+    from skorch import NeuralNet
+
+    seen = []
+    fit_loop = NeuralNet.fit_loop
+
+    def spy(self, *args, **kwargs):
+        seen.append(type(self).__name__)
+        return fit_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(NeuralNet, "fit_loop", spy)
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.arange(60) % 2
+    QCLMixClassifier(**{**params, "max_epochs": 2, "random_state": 0}).fit(X, y)
+    assert seen == nets
+
+
+def test_stacked_members_that_all_stop_early_end_the_loop():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.arange(60) % 2  # noise: the held-out macro-F1 soon stops improving
+    model = QCLMixClassifier(max_epochs=40, n_iter_no_change=2, random_state=0).fit(X, y)
+    assert (model.n_iter_ < 40).all()
+    assert all(len(net.history) == n for net, n in zip(model.nets_, model.n_iter_))

@@ -2,25 +2,32 @@
 
 :func:`fit_stacked` trains k skorch nets, built and initialised exactly as for
 k separate fits, with their weights stacked (:class:`StackedMembers`) and one
-optimizer step (:class:`StackedAdamW`) per training step. What stays each
-member's own is what a separate fit has: its training rows, batch order
-(its own generator), mixup draws (its own :class:`~qclmix_sklearn.training._mixup.KNNMixup`
-random stream), learning-rate schedule, held-out macro-F1, best epoch and
-early stopping. Members whose epochs have fewer batches, or whose training
-stopped early, simply sit out the remaining steps. At the end every net's
-module holds its member's kept weights and its history the epochs it ran,
-as if it had been fitted alone.
+optimizer step (:class:`StackedAdamW`) per training step. skorch's own
+``fit_loop`` runs it, as it runs every other torch model of the package: a
+:class:`StackedNet` whose batches are the members' steps (``train_step``) and
+whose callback starts and ends each member's epoch. What stays each member's
+own is what a separate fit has: its training rows, batch order (its own
+generator), mixup draws (its own
+:class:`~qclmix_sklearn.training._mixup.KNNMixup` random stream),
+learning-rate schedule, held-out macro-F1, best epoch and early stopping.
+Members whose epochs have fewer batches, or whose training stopped early,
+simply sit out the remaining steps. At the end every net's module holds its
+member's kept weights and its history the epochs it ran, as if it had been
+fitted alone.
 
-Only nets whose callbacks this loop knows how to reproduce are stacked (see
-:func:`can_stack`): a pytorch-metric-learning loss, a progress bar or the
-epoch log fall back to separate fits.
+Only nets whose callbacks this package knows how to reproduce are stacked
+(see :func:`can_stack`): a pytorch-metric-learning loss, a progress bar or
+the epoch log fall back to separate fits.
 """
 
 import time
 
 import numpy as np
 import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
 from skorch.history import History
+from torch import nn
 from torch.nn import functional as F
 
 from .._estimator._torch_base import VALID_BATCH
@@ -129,10 +136,11 @@ def fit_stacked(nets, data, parts, capture=None):
 
     ``data``: all training rows and where they train
     (:class:`~qclmix_sklearn._estimator._torch_base.FitData`; its seed is unused: each
-    net holds its own generators). Each net ends with
-    its best epoch's module weights, its last epoch's criterion and its
-    history. Raises ``FloatingPointError`` when a member's loss becomes
-    non-finite, like a separate fit.
+    net holds its own generators). skorch's ``fit_loop`` runs the epochs
+    (:class:`StackedNet`): each of its batches is one step of every member
+    that trains in it. Each net ends with its best epoch's module weights, its
+    last epoch's criterion and its history. Raises ``FloatingPointError``
+    when a member's loss becomes non-finite, like a separate fit.
 
     On a GPU the steps in which every member trains on a full batch replay
     one CUDA graph (:class:`~qclmix_sklearn.training._captured_step.CapturedStep`).
@@ -140,70 +148,168 @@ def fit_stacked(nets, data, parts, capture=None):
     device (for tests); ``'off'`` trains every step as on the CPU (for
     benchmarks).
     """
-    sample_weight, device = data.sample_weight, data.device
-    X_all = torch.as_tensor(data.X).to(device)
-    y_all = torch.as_tensor(data.y).to(device)
-    w_all = None if sample_weight is None else torch.as_tensor(
-        sample_weight, dtype=torch.float32).to(device)
-    members = [
-        _Member(net, fit, valid, None if sample_weight is None else sample_weight[fit],
-                None if sample_weight is None else sample_weight[valid], device)
-        for net, (fit, valid) in zip(nets, parts)
-    ]
-    for i, m in enumerate(members):
-        m.index = i
-    stack = StackedMembers([net.module_ for net in nets], [net.criterion_ for net in nets])
-    weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
-    optimizer = StackedAdamW(stack.flat, stack.leaves, weight_decay=weight_decay)
-    captured = None
-    if capture == "eager" or capture is None and torch.device(device).type == "cuda":
-        captured = CapturedStep(stack, optimizer, members, X_all, y_all, w_all,
-                                graph=capture != "eager")
-    max_epochs = nets[0].max_epochs
-    for epoch in range(1, max_epochs + 1):
-        running = [m for m in members if m.running]
-        if not running:
-            break
-        start = time.time()
-        for m in running:
+    training = _StackedTraining(nets, data, parts, capture)
+    StackedNet.for_members(training).fit(training.X_all, training.y_all)
+    training.write_back()
+    return nets
+
+
+class _StackedTraining:
+    """The members' state over a fit: what the driver net's hooks read and advance."""
+
+    def __init__(self, nets, data, parts, capture):
+        sample_weight, self.device = data.sample_weight, data.device
+        self.X_all = torch.as_tensor(data.X).to(self.device)
+        self.y_all = torch.as_tensor(data.y).to(self.device)
+        self.w_all = None if sample_weight is None else torch.as_tensor(
+            sample_weight, dtype=torch.float32).to(self.device)
+        self.members = [
+            _Member(net, fit, valid, None if sample_weight is None else sample_weight[fit],
+                    None if sample_weight is None else sample_weight[valid], self.device)
+            for net, (fit, valid) in zip(nets, parts)
+        ]
+        for i, m in enumerate(self.members):
+            m.index = i
+        self.stack = StackedMembers([net.module_ for net in nets],
+                                    [net.criterion_ for net in nets])
+        weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
+        self.optimizer = StackedAdamW(self.stack.flat, self.stack.leaves,
+                                      weight_decay=weight_decay)
+        self.captured = None
+        if capture == "eager" or capture is None and torch.device(self.device).type == "cuda":
+            self.captured = CapturedStep(self.stack, self.optimizer, self.members, self.X_all,
+                                         self.y_all, self.w_all, graph=capture != "eager")
+        self.max_epochs = nets[0].max_epochs
+
+    def begin_epoch(self, epoch):
+        self.running = [m for m in self.members if m.running]
+        self.start = time.time()
+        for m in self.running:
             m.history.new_epoch()
             m.history.record("epoch", epoch)
             m.order = m.epoch_order()
             if m.mixup is not None:
-                m.mixup.start_epoch(len(m.fit_rows), device)
+                m.mixup.start_epoch(len(m.fit_rows), self.device)
             m.rates = m.epoch_schedule()
             m.losses = []
-        if captured is not None:
-            captured.new_epoch(members)
+        if self.captured is not None:
+            self.captured.new_epoch(self.members)
         # The steps' losses stay on the device until the epoch ends: one host
         # sync per epoch, not one per step.
-        step_losses = []
-        for step in range(max(m.n_batches for m in running)):
-            active = [m for m in running if step < m.n_batches]
+        self.step_losses = []
+
+    def steps(self):
+        """The epoch's steps: each member that still has a batch, with its rows."""
+        for step in range(max(m.n_batches for m in self.running)):
+            active = [m for m in self.running if step < m.n_batches]
             for m in active:
                 m.rows = m.order[step * m.batch_size:(step + 1) * m.batch_size]
-            if captured is not None and captured.takes(active, members):
-                step_losses.append(captured.step(members, step))
-            else:
-                step_losses.extend(_train_step(stack, optimizer, members, active, step,
-                                               X_all, y_all, w_all))
-        _record_losses(step_losses)
-        for m in running:
-            _end_epoch(stack, m.index, m, X_all, y_all, time.time() - start)
-    for i, m in enumerate(members):
-        if m.best_state is not None and m.best_epoch != len(m.history):
-            stack.load_module_state(i, m.best_state)
-        module_state, criterion_state = stack.state_dicts(i)
-        m.net.module_.load_state_dict(module_state)
-        with torch.no_grad():
-            for name, value in criterion_state.items():
-                m.net.criterion_.get_parameter(name).copy_(value)
-        m.net.history = m.history
-    return nets
+            yield _Step(active, step)
+
+    def train_step(self, batch):
+        """One optimizer step of the step's members, each on its own batch."""
+        active, step = batch.active, batch.step
+        if self.captured is not None and self.captured.takes(active, self.members):
+            self.step_losses.append(self.captured.step(self.members, step))
+            return
+        self.stack.zero_grad()
+        self.step_losses.extend(_forward_backward(self.stack, self.members, active,
+                                                  self.X_all, self.y_all, self.w_all))
+        # A member that sits this step out reads no rate (its table may have ended).
+        lr, beta1 = zip(*(m.rates[step] if m in active else (0.0, 0.0) for m in self.members))
+        self.optimizer.step(lr, beta1, [m in active for m in self.members])
+
+    def end_epoch(self):
+        """Record, score and checkpoint the epoch of every member; whether any still trains."""
+        _record_losses(self.step_losses)
+        for m in self.running:
+            _end_epoch(self.stack, m.index, m, self.X_all, self.y_all, time.time() - self.start)
+        return any(m.running for m in self.members)
+
+    def write_back(self):
+        """Each net: its member's best (else last) weights, its criterion and its history."""
+        for i, m in enumerate(self.members):
+            if m.best_state is not None and m.best_epoch != len(m.history):
+                self.stack.load_module_state(i, m.best_state)
+            module_state, criterion_state = self.stack.state_dicts(i)
+            m.net.module_.load_state_dict(module_state)
+            with torch.no_grad():
+                for name, value in criterion_state.items():
+                    m.net.criterion_.get_parameter(name).copy_(value)
+            m.net.history = m.history
 
 
-def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
-    """One optimizer step of the ``active`` members, each on its own batch ``step``.
+class _Step:
+    """One batch of the driver: the members that train in this step, and its index."""
+
+    def __init__(self, active, step):
+        self.active, self.step = active, step
+
+    def __len__(self):  # what skorch records as the batch's size
+        return len(self.active)
+
+
+class _MemberSteps:
+    """The driver's training iterator: the epoch's steps (see ``_StackedTraining.steps``)."""
+
+    def __init__(self, dataset, training, **kwargs):
+        self.training = training
+
+    def __iter__(self):
+        return self.training.steps()
+
+
+class _MemberEpochs(Callback):
+    """Each epoch's start and end for every member that still trains; stops when none does."""
+
+    def __init__(self, training):
+        self.training = training
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.training.begin_epoch(len(net.history))
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.training.end_epoch():
+            raise KeyboardInterrupt  # how skorch's callbacks end a fit early
+
+
+# What skorch's loop records of a step: the members' losses are read once per
+# epoch, so a step hands it no loss (reading one would wait for the device).
+_NO_LOSS = torch.zeros(())
+
+
+class StackedNet(NeuralNet):
+    """The skorch net whose ``fit_loop`` trains stacked members: one batch, one step of all.
+
+    Its module and criterion are placeholders; the members' weights, losses
+    and optimizer (:class:`StackedAdamW`) live in the training state its hooks
+    share (``_StackedTraining``): ``train_step`` runs one step of the
+    members, and a callback each epoch's start (orders, mixup draws, rates)
+    and end (losses, held-out macro-F1, best epoch, early stopping).
+    """
+
+    @classmethod
+    def for_members(cls, training):
+        net = cls(
+            module=nn.Identity(), criterion=nn.Identity(), max_epochs=training.max_epochs,
+            iterator_train=_MemberSteps, iterator_train__training=training, train_split=None,
+            callbacks=[("members", _MemberEpochs(training))], callbacks__print_log=None,
+            device=training.device, verbose=0,
+        )
+        net.training_state_ = training
+        return net
+
+    def initialize_optimizer(self, triggered_directly=None):
+        self.optimizer_ = self.training_state_.optimizer
+        return self
+
+    def train_step(self, batch, **fit_params):
+        self.training_state_.train_step(batch)
+        return {"loss": _NO_LOSS, "y_pred": None}
+
+
+def _forward_backward(stack, members, active, X_all, y_all, w_all):
+    """The forward and backward passes of the ``active`` members, each on its own batch.
 
     Returns ``[(group, losses, batch size)]``: the members of each group and
     their losses (a detached device tensor), for :func:`_record_losses`.
@@ -212,7 +318,6 @@ def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
     groups = {}
     for m in active:
         groups.setdefault(len(m.rows), []).append(m)
-    stack.zero_grad()
     total, recorded = None, []
     for size, group in groups.items():
         index = [m.index for m in group]
@@ -226,9 +331,6 @@ def _train_step(stack, optimizer, members, active, step, X_all, y_all, w_all):
         total = losses.sum() if total is None else total + losses.sum()
         recorded.append((group, losses.detach(), size))
     total.backward()
-    # A member that sits this step out reads no rate (its table may have ended).
-    lr, beta1 = zip(*(m.rates[step] if m in active else (0.0, 0.0) for m in members))
-    optimizer.step(lr, beta1, [m in active for m in members])
     return recorded
 
 
