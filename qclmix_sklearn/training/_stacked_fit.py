@@ -35,6 +35,7 @@ from .._metrics import macro_f1
 from ._captured_step import CapturedStep
 from ._mixup import mix_batches, next_draws
 from ._stacked_members import StackedAdamW, StackedMembers
+from ._tensor_batches import epoch_order
 
 __all__ = ["can_stack", "fit_stacked"]
 
@@ -122,12 +123,8 @@ class _Member:
         return table
 
     def epoch_order(self):
-        n = len(self.fit_rows)
-        if self.draw_weight is None:
-            order = torch.randperm(n, generator=self.generator)
-        else:
-            order = torch.multinomial(self.draw_weight, n, replacement=True,
-                                      generator=self.generator)
+        """The member's rows in its epoch's order, as its ``TensorBatches`` would visit them."""
+        order = epoch_order(len(self.fit_rows), self.generator, self.draw_weight)
         return self.fit_rows[order.to(self.fit_rows.device)]
 
 

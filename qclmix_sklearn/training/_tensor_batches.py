@@ -4,6 +4,17 @@ import math
 
 import torch
 
+__all__ = ["TensorBatches", "epoch_order"]
+
+
+def epoch_order(n, generator=None, sample_weight=None):
+    """The rows an epoch visits, in order (CPU ``int64``): a permutation of ``range(n)``, or
+    with ``sample_weight`` ``n`` draws with replacement, row ``i`` with probability
+    proportional to ``sample_weight[i]`` (float64)."""
+    if sample_weight is None:
+        return torch.randperm(n, generator=generator)
+    return torch.multinomial(sample_weight, n, replacement=True, generator=generator)
+
 
 class TensorBatches:
     """Mini-batches sliced from tensors that hold the whole data set.
@@ -73,12 +84,7 @@ class TensorBatches:
         stop = len(self) * self.batch_size
         if self.shuffle:
             # One host-to-device copy per epoch, none per batch.
-            if self.sample_weight is None:
-                order = torch.randperm(n, generator=self.generator)
-            else:
-                order = torch.multinomial(self.sample_weight, n, replacement=True,
-                                          generator=self.generator)
-            order = order.to(self.device)
+            order = epoch_order(n, self.generator, self.sample_weight).to(self.device)
         for start in range(0, min(stop, n), self.batch_size):
             if self.shuffle:
                 rows = order[start:start + self.batch_size]
