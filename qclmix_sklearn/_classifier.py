@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator._layer_sizes import LayerSizes
-from ._estimator._torch_base import TorchClassifierBase, seeded, best_epoch, torch_threads
+from ._estimator._torch_base import TorchClassifierBase, best_epoch, seeded, torch_threads
 from ._estimator._validation_split import validation_split
 from .ensemble._class_offsets import tune_class_offsets
 from .ensemble._ensemble import NetEnsembleMixin
@@ -380,17 +380,17 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         (see :mod:`~qclmix_sklearn.training._stacked_fit`) when it can reproduce their
         separate fits, else they are trained one after the other.
         """
+        members = [data._replace(seed=data.seed + i) for i in range(len(parts))]
         if self.member_training == "stacked" and len(parts) > 1:
             with torch_threads(self.n_threads):
                 nets = []
-                for i, (fit, held_out) in enumerate(parts):
-                    with seeded(data.seed + i, data.device):
-                        net = self._unfitted_net(data._replace(seed=data.seed + i), fit, held_out)
-                        nets.append(net.initialize())
+                for member, (fit, held_out) in zip(members, parts):
+                    with seeded(member.seed, member.device):
+                        nets.append(self._unfitted_net(member, fit, held_out).initialize())
                 if can_stack(nets, [held_out for _, held_out in parts]):
                     return fit_stacked(nets, data, parts)
-        return [self._train_net(data._replace(seed=data.seed + i), fit, held_out)
-                for i, (fit, held_out) in enumerate(parts)]
+        return [self._train_net(member, fit, held_out)
+                for member, (fit, held_out) in zip(members, parts)]
 
     def _training_parts(self, y, seed):
         """``[(fit_rows, held_out_rows)]``: the validation split, or the cross-fit folds."""

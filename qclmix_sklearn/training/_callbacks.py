@@ -8,22 +8,14 @@ from skorch.callbacks import Callback
 from .._metrics import macro_f1
 
 
-def macro_f1_scorer(net, X, y):
-    """Macro-F1 of a skorch net whose first output are the class logits."""
-    proba = net.predict_proba(X)
-    return macro_f1(y, proba.argmax(axis=1))
-
-
 def weighted_macro_f1_scorer(sample_weight):
-    """A scorer like :func:`macro_f1_scorer`, each row counted with its ``sample_weight``.
+    """A scorer: macro-F1 of a skorch net whose first output are the class logits.
 
-    The weights are those of the validation rows, in the validation set's
-    order (validation batches are never shuffled). ``None`` gives
-    :func:`macro_f1_scorer` itself.
+    Each row counts with its ``sample_weight``: the weights of the validation
+    rows, in the validation set's order (validation batches are never
+    shuffled); ``None``: every row the same.
     """
-    if sample_weight is None:
-        return macro_f1_scorer
-    sample_weight = np.asarray(sample_weight)
+    sample_weight = None if sample_weight is None else np.asarray(sample_weight)
 
     def scorer(net, X, y):
         proba = net.predict_proba(X)

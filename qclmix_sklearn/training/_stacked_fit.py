@@ -72,12 +72,12 @@ def can_stack(nets, valid_parts):
 class _Member:
     """One member's own training state: rows, batch order, schedule, checkpoint."""
 
-    def __init__(self, net, fit_rows, valid_rows, fit_weight, valid_weight, device):
+    def __init__(self, index, net, fit_rows, valid_rows, valid_weight, device):
         callbacks = dict(net.callbacks_)
+        self.index = index  # position among the stacked members
         self.net = net
         self.fit_rows = torch.as_tensor(fit_rows, device=device)
         self.valid_rows = valid_rows
-        self.fit_weight = fit_weight
         self.valid_weight = None if valid_weight is None else np.asarray(valid_weight)
         iterator = net.get_params()
         self.batch_size = net.batch_size
@@ -94,7 +94,6 @@ class _Member:
         self.best_score, self.misses, self.best_epoch, self.best_state = -np.inf, 0, None, None
         self.running = True
         self.history = History()
-        self.index = None  # position among the stacked members (set by fit_stacked)
 
     @staticmethod
     def _schedule(net, callback):
@@ -160,13 +159,13 @@ class _StackedTraining:
         self.y_all = torch.as_tensor(data.y).to(self.device)
         self.w_all = None if sample_weight is None else torch.as_tensor(
             sample_weight, dtype=torch.float32).to(self.device)
+        # The fitting rows' weights reach the loss through w_all; the held-out
+        # rows' weigh each member's macro-F1.
         self.members = [
-            _Member(net, fit, valid, None if sample_weight is None else sample_weight[fit],
-                    None if sample_weight is None else sample_weight[valid], self.device)
-            for net, (fit, valid) in zip(nets, parts)
+            _Member(i, net, fit, valid, None if sample_weight is None else sample_weight[valid],
+                    self.device)
+            for i, (net, (fit, valid)) in enumerate(zip(nets, parts))
         ]
-        for i, m in enumerate(self.members):
-            m.index = i
         self.stack = StackedMembers([net.module_ for net in nets],
                                     [net.criterion_ for net in nets])
         weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
@@ -406,4 +405,3 @@ def _member_logits(stack, i, X):
     out = stack.outputs(X[None], method=method, members=[i])
     out = out[0] if isinstance(out, tuple) else out
     return out[0]
-
