@@ -7,6 +7,8 @@ with the stored row of the same key (dataset, model, protocol, fold, seed, setti
     python benchmarks/verify_rerun.py --db benchmarks/results/dev.sqlite --suite dev \
         --models qclmix_paper,qclmix_narrow --datasets zoo-3,new-thyroid1
 
+(``--suite-file benchmarks/beyond/screen_suite.py`` instead of ``--suite`` for a suite file's store.)
+
 Prints one line per model (jobs compared, how many reproduce exactly) and every difference.
 With ``--replace``, each stored row that today's code does not reproduce is then replaced in the
 store by the row computed now (its metrics, times, versions and date), so the store holds what
@@ -59,7 +61,9 @@ def _replace(db, source, keys):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="the results store (only read)")
-    parser.add_argument("--suite", required=True, help="the suite that stored the jobs")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--suite", help="the suite that stored the jobs")
+    which.add_argument("--suite-file", help="a Python file defining SUITE (as for qclmix-bench run)")
     parser.add_argument("--models", required=True, help="comma-separated models to re-run")
     parser.add_argument("--datasets", required=True, help="comma-separated datasets to re-run")
     parser.add_argument("--data-home", default=None)
@@ -76,7 +80,7 @@ def main(argv=None):
               if args.fold in (None, key[3]) and args.seed in (None, key[4])}
     if not stored:
         parser.error("no stored ok row of these models on these datasets")
-    suite = get_suite(args.suite)
+    suite = get_suite(args.suite, suite_file=args.suite_file)
     if args.max_epochs is not None:
         suite = suite.with_options(common_params={**suite.common_params,
                                                   "max_epochs": args.max_epochs})

@@ -1,5 +1,7 @@
-"""The qclmix-bench command: help, listing, errors, and a real kill -9 in the middle of a run."""
+"""The qclmix-bench command: help, listing, errors, and a real kill -9 in the middle of a run;
+and ``benchmarks/verify_rerun.py``, which re-runs a store's jobs."""
 
+import importlib.util
 import os
 import signal
 import sqlite3
@@ -7,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -260,3 +263,44 @@ def test_a_dry_run_lists_what_would_run_and_why_without_writing(tmp_path, capsys
     assert "d / nearest (fold 0, seed 0): re-run: stored (ok) under other parameters" in out
     assert "1 job(s) to run or store (1 re-run); 1 already stored" in out
     assert db.read_bytes() == before
+
+
+VERIFY_RERUN = Path(__file__).resolve().parents[1] / "benchmarks" / "verify_rerun.py"
+
+
+def _verify(argv):
+    spec = importlib.util.spec_from_file_location("verify_rerun", VERIFY_RERUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)
+
+
+def _f1(db):
+    with sqlite3.connect(db) as con:
+        return dict(con.execute("SELECT fold, f1_macro FROM results ORDER BY fold"))
+
+
+def test_reruns_a_suite_files_jobs_and_replaces_only_rows_that_differ(tmp_path, capsys):
+    suite_file = tmp_path / "own_suite.py"
+    suite_file.write_text(OWN_MODEL_SUITE)
+    db = tmp_path / "r.sqlite"
+    assert main(["run", "--suite-file", str(suite_file), "--db", str(db), "--no-progress"]) == 0
+    computed = _f1(db)
+    argv = ["--db", str(db), "--suite-file", str(suite_file), "--models", "nearest",
+            "--datasets", "d"]
+    capsys.readouterr()
+    assert _verify(argv) == 0
+    assert "nearest: 2 of 2 stored jobs reproduced exactly" in capsys.readouterr().out
+
+    with sqlite3.connect(db) as con:  # a row that an older code computed
+        con.execute("UPDATE results SET f1_macro = 0.123 WHERE fold = 1")
+    assert _verify(argv) == 1  # compared only: the store is left as it is
+    out = capsys.readouterr().out
+    assert "nearest: 1 of 2 stored jobs reproduced exactly" in out
+    assert f"d fold 1 seed 0: macro-F1 0.1230 -> {computed[1]:.4f}" in out
+    assert _f1(db)[1] == 0.123
+
+    assert _verify([*argv, "--replace"]) == 1
+    assert "(the others replaced)" in capsys.readouterr().out
+    assert _f1(db) == computed
+    assert _verify(argv) == 0
