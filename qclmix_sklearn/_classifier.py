@@ -387,7 +387,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
                 for member, (fit, held_out) in zip(members, parts):
                     with seeded(member.seed, member.device):
                         nets.append(self._unfitted_net(member, fit, held_out).initialize())
-                if can_stack(nets, [held_out for _, held_out in parts]):
+                if can_stack(nets):
                     return fit_stacked(nets, data, parts)
         return [self._train_net(member, fit, held_out)
                 for member, (fit, held_out) in zip(members, parts)]
@@ -409,7 +409,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         if not self.class_balance:
             return {}
         counts = np.bincount(y_fit, minlength=len(self.classes_)).astype(float)
-        return {"sample_weight": counts[y_fit] ** -self.class_balance}
+        return {"draw_weight": counts[y_fit] ** -self.class_balance}
 
     def predict(self, X):
         """Predicted class labels of X.

@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 from sklearn.metrics import f1_score
+from skorch.callbacks import Callback
 from torch import nn
 
 from qclmix_sklearn import QCLMixClassifier
@@ -312,3 +313,26 @@ def test_the_members_are_trained_together_unless_a_fit_needs_the_sequential_path
     X, y = data
     QCLMixClassifier(**{**STACKED, "max_epochs": 1, **options}).fit(X, y)
     assert bool(calls) is stacked
+
+
+class _EpochCounter(Callback):
+    """A callback of the kind the stacked loop does not run: it counts the epochs it saw."""
+
+    epochs = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        type(self).epochs += 1
+
+
+class _WithOwnCallback(QCLMixClassifier):
+    def _extra_callbacks(self, seed):
+        return [*super()._extra_callbacks(seed), ("counter", _EpochCounter())]
+
+
+def test_a_callback_of_a_subclass_is_run_not_dropped_by_the_stacked_loop(data):
+    # Each member trains as its plan says; a callback the stacked loop cannot
+    # run sends the fit to the separate fits, where it sees every epoch.
+    X, y = data
+    _EpochCounter.epochs = 0
+    model = _WithOwnCallback(max_epochs=2, **STACKED).fit(X, y)
+    assert _EpochCounter.epochs == 2 * len(model.nets_) == 6

@@ -25,6 +25,7 @@ from ..preprocessing._tabular_encoding import validate_fit_features, validate_pr
 from ..training._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
 from ..training._tensor_batches import TensorBatches
 from ..training._training_net import TrainingNet
+from ..training._training_plan import TrainingPlan
 from ._device import DEVICE_CHUNK_ROWS, DeviceOptions, resolve_device, row_chunks, to_host
 from ._label_types import check_label_types, encode_class_labels
 from ._plain_modules import modules_from_plain, modules_to_plain
@@ -258,7 +259,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return []
 
     def _train_batch_params(self, y_fit):
-        """Keyword arguments of the training batch iterator (TensorBatches) to add or override."""
+        """Batch settings of the :class:`TrainingPlan` to override (e.g. ``draw_weight``)."""
         return {}
 
     def _fit_batch_size(self, n_fit):
@@ -339,70 +340,84 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _build_net(self, y_fit, n_features, valid_data, device, seed, fit_weight=None,
                    valid_weight=None):
-        n_fit, n_classes = len(y_fit), len(self.classes_)
-        batch_size = self._fit_batch_size(n_fit)
-        # BatchNorm cannot train on a batch of one sample: drop such a last batch.
-        drop_last = n_fit > batch_size and n_fit % batch_size == 1
-        n_batches = n_fit // batch_size if drop_last else math.ceil(n_fit / batch_size)
-
+        plan = self._training_plan(y_fit, valid_data is not None, seed, fit_weight, valid_weight)
         callbacks = [("nonfinite_guard", NonFiniteLossGuard())]
-        if self.max_lr is not None:
+        if plan.one_cycle is not None:
             callbacks.append(("lr_schedule", LRScheduler(
-                policy=torch.optim.lr_scheduler.OneCycleLR,
-                max_lr=self.max_lr,
-                # OneCycleLR starts at max_lr / div_factor, whatever the
-                # optimizer's rate: this makes that start lr.
-                div_factor=self.max_lr / self.lr,
-                total_steps=self.max_epochs * n_batches,
+                policy=torch.optim.lr_scheduler.OneCycleLR, **plan.one_cycle,
                 step_every="batch",
             )))
-        if valid_data is not None:
+        if plan.patience is not None:
             callbacks.append(("valid_f1", EpochScoring(
-                weighted_macro_f1_scorer(valid_weight), lower_is_better=False, name="valid_f1"
+                weighted_macro_f1_scorer(plan.valid_weight), lower_is_better=False,
+                name="valid_f1",
             )))
-            # Restores the weights of the best validation epoch at the end;
-            # with n_iter_no_change=None it never stops training early.
-            patience = self.n_iter_no_change or self.max_epochs + 1
+            # Restores the weights of the best validation epoch at the end.
             callbacks.append(("best_epoch", EarlyStopping(
-                monitor="valid_f1", lower_is_better=False, patience=patience,
+                monitor="valid_f1", lower_is_better=False, patience=plan.patience,
                 threshold=0.0, threshold_mode="abs", load_best=True, sink=self._sink,
             )))
-        if self.verbose >= 2:
+        if plan.verbose >= 2:
             callbacks.append(("progress", ProgressBar()))
-        callbacks.extend(self._extra_callbacks(seed))
-
-        train_batches = dict(
-            shuffle=True,
-            drop_last=drop_last,
-            generator=torch.Generator().manual_seed(seed),
-            device=device,
-            row_weight=fit_weight,
-        )
-        train_batches.update(self._train_batch_params(y_fit))
-        return TrainingNet(
-            module=self._build_module(n_features, n_classes),
-            criterion=self._build_criterion(n_classes),
+        callbacks.extend(plan.callbacks)
+        net = TrainingNet(
+            module=self._build_module(n_features, len(self.classes_)),
+            criterion=self._build_criterion(len(self.classes_)),
             optimizer=torch.optim.AdamW,
-            lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
+            lr=plan.lr,
+            optimizer__weight_decay=plan.weight_decay,
             # One kernel per parameter instead of a dozen small ops each: the
             # same AdamW update, a third of the optimizer's time here.
             optimizer__fused=True,
-            max_epochs=self.max_epochs,
-            batch_size=batch_size,
+            max_epochs=plan.max_epochs,
+            batch_size=plan.batch_size,
             # Batches indexed out of whole-data tensors instead of collated
             # sample by sample (see TensorBatches).
             iterator_train=TensorBatches,
-            **{f"iterator_train__{k}": v for k, v in train_batches.items()},
+            iterator_train__shuffle=plan.shuffle,
+            iterator_train__drop_last=plan.drop_last,
+            iterator_train__generator=plan.generator,
+            iterator_train__device=device,
+            iterator_train__row_weight=plan.row_weight,
+            iterator_train__sample_weight=plan.draw_weight,
             iterator_valid=TensorBatches,
             iterator_valid__device=device,
-            iterator_valid__batch_size=max(batch_size, VALID_BATCH),
+            iterator_valid__batch_size=max(plan.batch_size, VALID_BATCH),
             train_split=predefined_split(valid_data) if valid_data is not None else None,
             predict_nonlinearity=lambda logits: torch.softmax(logits, dim=-1),
             callbacks=callbacks,
             device=device,
-            verbose=int(self.verbose >= 1),
+            verbose=int(plan.verbose >= 1),
         )
+        #: What the net trains with, for the stacked training of members.
+        net.training_plan_ = plan
+        return net
+
+    def _training_plan(self, y_fit, validated, seed, fit_weight, valid_weight):
+        """The :class:`TrainingPlan` of a net fitting the labels ``y_fit``, checkpointed on
+        validation rows when ``validated``."""
+        n_fit = len(y_fit)
+        batch_size = self._fit_batch_size(n_fit)
+        # BatchNorm cannot train on a batch of one sample: drop such a last batch.
+        drop_last = n_fit > batch_size and n_fit % batch_size == 1
+        n_batches = n_fit // batch_size if drop_last else math.ceil(n_fit / batch_size)
+        one_cycle = None
+        if self.max_lr is not None:
+            # OneCycleLR starts at max_lr / div_factor, whatever the
+            # optimizer's rate: this makes that start lr.
+            one_cycle = dict(max_lr=self.max_lr, div_factor=self.max_lr / self.lr,
+                             total_steps=self.max_epochs * n_batches)
+        # With n_iter_no_change=None training never stops early.
+        patience = (self.n_iter_no_change or self.max_epochs + 1) if validated else None
+        plan = TrainingPlan(
+            batch_size=batch_size, shuffle=True, drop_last=drop_last,
+            generator=torch.Generator().manual_seed(seed), draw_weight=None,
+            row_weight=fit_weight, lr=self.lr, weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs, one_cycle=one_cycle, patience=patience,
+            valid_weight=valid_weight, callbacks=tuple(self._extra_callbacks(seed)),
+            verbose=self.verbose,
+        )
+        return plan._replace(**self._train_batch_params(y_fit))
 
     def _sink(self, text):
         if self.verbose:

@@ -15,9 +15,11 @@ simply sit out the remaining steps. At the end every net's module holds its
 member's kept weights and its history the epochs it ran, as if it had been
 fitted alone.
 
-Only nets whose callbacks this package knows how to reproduce are stacked
-(see :func:`can_stack`): a pytorch-metric-learning loss, a progress bar or
-the epoch log fall back to separate fits.
+Each member trains as its net's
+:class:`~qclmix_sklearn.training._training_plan.TrainingPlan` says, the plan
+its net was built from. Only nets whose training the stacked loop
+reproduces are stacked (see :func:`can_stack`): a pytorch-metric-learning
+loss, a progress bar or the epoch log fall back to separate fits.
 """
 
 import time
@@ -33,35 +35,30 @@ from torch.nn import functional as F
 from .._estimator._torch_base import VALID_BATCH
 from .._metrics import macro_f1
 from ._captured_step import CapturedStep
-from ._mixup import mix_batches, next_draws
+from ._mixup import KNNMixup, mix_batches, next_draws
 from ._stacked_members import StackedAdamW, StackedMembers
 from ._tensor_batches import epoch_order
 
 __all__ = ["can_stack", "fit_stacked"]
 
-# The callbacks of TorchClassifierBase._build_net that fit_stacked reproduces,
-# and skorch's defaults (timing, the loss entries of the history, the silent log).
-_KNOWN_CALLBACKS = {"nonfinite_guard", "lr_schedule", "valid_f1", "best_epoch", "knn_mixup",
-                    "epoch_timer", "train_loss", "valid_loss", "print_log"}
 _VALID_CHUNK = VALID_BATCH  # validation rows per forward pass, as in separate fits
 
 
-def can_stack(nets, valid_parts):
+def can_stack(nets):
     """Whether :func:`fit_stacked` reproduces the separate fits of these initialised nets.
 
-    Every member needs held-out rows, a silent net, no callbacks beyond the
-    known ones, AdamW and a criterion that runs under ``vmap`` (this
-    package's losses do; pytorch-metric-learning's are not known to).
+    It trains what each net's :class:`~qclmix_sklearn.training._training_plan.TrainingPlan`
+    says. Every member needs validation rows, a silent net, no callbacks of
+    its own but kNN mixup, and a criterion that runs stacked (this package's
+    losses do; pytorch-metric-learning's are not known to).
     """
     from ..losses import HybridLoss, SupConTripletLoss
 
-    for net, valid in zip(nets, valid_parts):
-        criterion = net.criterion_
-        if valid is None or net.verbose or not set(dict(net.callbacks_)) <= _KNOWN_CALLBACKS:
+    for net in nets:
+        plan, criterion = net.training_plan_, net.criterion_
+        if plan.patience is None or plan.verbose or not plan.shuffle:
             return False
-        # StackedAdamW is AdamW with torch's defaults but the weight decay.
-        extra = set(net.get_params_for("optimizer")) - {"weight_decay", "fused"}
-        if net.optimizer is not torch.optim.AdamW or extra:
+        if any(not isinstance(callback, KNNMixup) for _, callback in plan.callbacks):
             return False
         if isinstance(criterion, HybridLoss) and not isinstance(criterion.metric,
                                                                 SupConTripletLoss):
@@ -72,37 +69,33 @@ def can_stack(nets, valid_parts):
 class _Member:
     """One member's own training state: rows, batch order, schedule, checkpoint."""
 
-    def __init__(self, index, net, fit_rows, valid_rows, valid_weight, device):
-        callbacks = dict(net.callbacks_)
+    def __init__(self, index, net, fit_rows, valid_rows, device):
+        plan = net.training_plan_
         self.index = index  # position among the stacked members
         self.net = net
+        self.plan = plan
         self.fit_rows = torch.as_tensor(fit_rows, device=device)
         self.valid_rows = valid_rows
-        self.valid_weight = None if valid_weight is None else np.asarray(valid_weight)
-        iterator = net.get_params()
-        self.batch_size = net.batch_size
-        self.drop_last = iterator.get("iterator_train__drop_last", False)
-        self.generator = iterator["iterator_train__generator"]
-        draw = iterator.get("iterator_train__sample_weight")
-        self.draw_weight = None if draw is None else torch.as_tensor(draw, dtype=torch.float64)
+        self.valid_weight = None if plan.valid_weight is None else np.asarray(plan.valid_weight)
+        self.batch_size = plan.batch_size
+        self.draw_weight = None if plan.draw_weight is None else torch.as_tensor(
+            plan.draw_weight, dtype=torch.float64)
         n = len(fit_rows)
-        self.n_batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        self.mixup = callbacks.get("knn_mixup")
-        self.schedule = self._schedule(net, callbacks.get("lr_schedule"))
-        stopping = callbacks.get("best_epoch")
-        self.patience = stopping.patience if stopping is not None else None
+        self.n_batches = n // self.batch_size if plan.drop_last else -(-n // self.batch_size)
+        self.mixup = plan.mixup
+        self.schedule = self._schedule(plan)
+        self.patience = plan.patience
         self.best_score, self.misses, self.best_epoch, self.best_state = -np.inf, 0, None, None
         self.running = True
         self.history = History()
 
     @staticmethod
-    def _schedule(net, callback):
+    def _schedule(plan):
         """A scheduler on a stand-in optimizer: the member's lr and beta1 at every step."""
-        stand_in = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=net.lr)
-        if callback is None:
+        stand_in = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=plan.lr)
+        if plan.one_cycle is None:
             return stand_in, None
-        policy = getattr(callback, "policy_", callback.policy)
-        scheduler = policy(stand_in, **callback.kwargs)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(stand_in, **plan.one_cycle)
         stand_in.step()  # a no-op (no gradient): the scheduler then sees a stepped optimizer
         return stand_in, scheduler
 
@@ -123,7 +116,7 @@ class _Member:
 
     def epoch_order(self):
         """The member's rows in its epoch's order, as its ``TensorBatches`` would visit them."""
-        order = epoch_order(len(self.fit_rows), self.generator, self.draw_weight)
+        order = epoch_order(len(self.fit_rows), self.plan.generator, self.draw_weight)
         return self.fit_rows[order.to(self.fit_rows.device)]
 
 
@@ -159,23 +152,19 @@ class _StackedTraining:
         self.y_all = torch.as_tensor(data.y).to(self.device)
         self.w_all = None if sample_weight is None else torch.as_tensor(
             sample_weight, dtype=torch.float32).to(self.device)
-        # The fitting rows' weights reach the loss through w_all; the held-out
-        # rows' weigh each member's macro-F1.
-        self.members = [
-            _Member(i, net, fit, valid, None if sample_weight is None else sample_weight[valid],
-                    self.device)
-            for i, (net, (fit, valid)) in enumerate(zip(nets, parts))
-        ]
+        # The fitting rows' weights reach the loss through w_all (the plans'
+        # row weights are their slices).
+        self.members = [_Member(i, net, fit, valid, self.device)
+                        for i, (net, (fit, valid)) in enumerate(zip(nets, parts))]
         self.stack = StackedMembers([net.module_ for net in nets],
                                     [net.criterion_ for net in nets])
-        weight_decay = nets[0].get_params().get("optimizer__weight_decay", 1e-2)
         self.optimizer = StackedAdamW(self.stack.flat, self.stack.leaves,
-                                      weight_decay=weight_decay)
+                                      weight_decay=nets[0].training_plan_.weight_decay)
         self.captured = None
         if capture == "eager" or capture is None and torch.device(self.device).type == "cuda":
             self.captured = CapturedStep(self.stack, self.optimizer, self.members, self.X_all,
                                          self.y_all, self.w_all, graph=capture != "eager")
-        self.max_epochs = nets[0].max_epochs
+        self.max_epochs = nets[0].training_plan_.max_epochs
 
     def begin_epoch(self, epoch):
         self.running = [m for m in self.members if m.running]
@@ -395,7 +384,7 @@ def _end_epoch(stack, i, m, X_all, y_all, duration):
         m.misses += 1
     if m.patience is not None and m.misses == m.patience:
         m.running = False
-    if len(history) == m.net.max_epochs:
+    if len(history) == m.plan.max_epochs:
         m.running = False
 
 
