@@ -5,17 +5,19 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator._layer_sizes import LayerSizes
+from ._estimator._sample_weights import training_weights
 from ._estimator._torch_base import TorchClassifierBase, best_epoch, seeded, torch_threads
 from ._estimator._validation_split import validation_split
-from .ensemble._class_offsets import tune_class_offsets
+from .ensemble._class_offsets import offsets_that_generalise, tune_class_offsets
 from .ensemble._ensemble import NetEnsembleMixin
+from .ensemble._selection import ensemble_selection
 from .losses import FocalVarianceLoss, HybridLoss
 from .losses._metric_parts import check_metric_parts
 from .nn import QCLMixNet
@@ -39,6 +41,24 @@ PAPER_PARAMS = {
     "mixup_same_class": False,
     "hidden_sizes": (64, 32),
 }
+
+#: What ``portfolio='imbalance'`` trains: the estimator's own configuration
+#: beside three treatments of the minority classes.
+IMBALANCE_PORTFOLIO = (
+    {},
+    {"class_weight": "balanced"},
+    {"class_balance": 0.5},
+    {"logit_adjustment": 1.0},
+)
+# What a portfolio entry may not set: the network's architecture and input
+# (every member is rebuilt from the estimator's own parameters when loaded,
+# and all share the input scaling), and the ensemble's own settings.
+_FIXED_IN_PORTFOLIO = frozenset({
+    "use_entanglement", "use_attention", "hidden_sizes", "numerical_embedding",
+    "numerical_embedding_size", "input_scaling", "categorical_features", "n_folds",
+    "validation_fraction", "decision_rule", "member_training", "portfolio",
+    "ensemble_selection", "random_state", "device", "n_threads", "verbose",
+})
 
 
 class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEnsembleMixin,
@@ -109,14 +129,19 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         more) and at most the size of the largest class (stratified folds
         need a row of some class in every fold); below 2 folds, a single
         network as with ``None``.
-    decision_rule : {'argmax', 'tuned'}, default='argmax'
+    decision_rule : {'argmax', 'tuned', 'auto'}, default='argmax'
         ``'argmax'`` (paper) predicts the most probable class. ``'tuned'``
         adds per-class offsets to each member's log-probabilities, chosen in
         ``fit`` by an exact search to maximise macro-F1 on the members'
         held-out predictions (out-of-fold with ``n_folds``, else the
-        validation part); for two classes this is a tuned decision
-        threshold. The held-out rows are also those that chose each member's
-        epoch, so the tuning data is slightly optimistic.
+        validation part; with a ``portfolio``, those of the selected
+        ensemble); for two classes this is a tuned decision threshold. The
+        held-out rows are also those that chose each member's epoch, so the
+        tuning data is slightly optimistic. ``'auto'``: the same offsets,
+        kept only when offsets tuned on four fifths of the held-out rows
+        beat plain argmax on the other fifth, pooled over a 5-fold
+        cross-validation of those rows (few minority rows must not fit a
+        threshold to their noise); else none.
     class_balance : float in [0, 1], default=0.0
         Class-aware batch sampling: every epoch draws as many rows as there
         are, with replacement, a row of class ``c`` with probability
@@ -127,6 +152,29 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         Draw mixup partners among the anchor's own class only. Every mix keeps
         the anchor's label, so a partner of another class pulls the input
         towards that class under the wrong label. False (paper): any row.
+    portfolio : None, 'imbalance' or list of dict, default=None
+        Configurations trained side by side, chosen between per data set
+        inside ``fit``. Each entry is a dict of this estimator's parameters
+        that differ from its own (``{}``: its own configuration) and trains
+        its own members on the same folds (or validation split).
+        ``ensemble_selection`` then weighs the entries by their held-out
+        predictions, and ``predict_proba`` is the weighted mean of the
+        members of the entries it kept. ``'imbalance'``: the estimator's own
+        configuration, ``class_weight='balanced'``, ``class_balance=0.5``
+        and ``logit_adjustment=1.0`` (``IMBALANCE_PORTFOLIO``). An entry may
+        not set the architecture, the input handling or the ensemble's own
+        parameters (``hidden_sizes``, ``use_attention``, ``use_entanglement``,
+        ``numerical_embedding(_size)``, ``input_scaling``,
+        ``categorical_features``, ``n_folds``, ``validation_fraction``,
+        ``decision_rule``, ``member_training``, ``random_state``, ``device``,
+        ``n_threads``, ``verbose``). ``None``: this configuration alone. Fit
+        time grows with the number of entries.
+    ensemble_selection : int, default=25
+        Rounds of the greedy ensemble selection with replacement (Caruana et
+        al., ICML 2004) that weighs a ``portfolio``'s entries: each round
+        adds the entry whose addition gives the averaged held-out
+        probabilities the best macro-F1; an entry's weight is its share of
+        the rounds. Used with a portfolio of two entries or more only.
     member_training : {'stacked', 'sequential'}, default='stacked'
         How the ``n_folds`` members are trained. ``'sequential'``: one after
         the other, each a skorch fit of its own. ``'stacked'``: all together,
@@ -242,6 +290,12 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
     class_offsets_ : ndarray of shape (n_classes,)
         Offsets added to each member's log-probabilities in ``predict``
         (see there); zeros with ``decision_rule='argmax'``.
+    portfolio_weights_ : ndarray of shape (n_entries,)
+        Each ``portfolio`` entry's weight (``[1.0]`` without a portfolio).
+    member_weights_ : ndarray of shape (n_members,)
+        Each member's weight in ``predict_proba``: its entry's weight shared
+        equally among the entry's members; ``nets_`` holds the members of the
+        entries of positive weight only.
     class_prior_ : ndarray of shape (n_classes,)
         Class frequencies of the training data (weighted, with sample or
         class weights): the prior of ``logit_adjustment``.
@@ -275,7 +329,9 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         "triplet_margin": [Interval(Real, 0, None, closed="left")],
         "group_size": [Interval(Integral, 2, None, closed="left"), None],
         "n_folds": [Interval(Integral, 2, None, closed="left"), None],
-        "decision_rule": [StrOptions({"argmax", "tuned"})],
+        "decision_rule": [StrOptions({"argmax", "tuned", "auto"})],
+        "portfolio": [StrOptions({"imbalance"}), list, tuple, None],
+        "ensemble_selection": [Interval(Integral, 1, None, closed="left")],
         "class_balance": [Interval(Real, 0, 1, closed="both")],
         "mixup_same_class": ["boolean"],
         "member_training": [StrOptions({"sequential", "stacked"})],
@@ -308,6 +364,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         decision_rule="argmax",
         class_balance=0.0,
         mixup_same_class=False,
+        portfolio=None,
+        ensemble_selection=25,
         member_training="stacked",
         hidden_sizes=(256, 128),
         input_scaling=None,
@@ -334,28 +392,102 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         self._store_params(locals())
 
     def _fit_networks(self, data):
+        entries = self._portfolio_entries()
         data = data._replace(X=self._fit_input_scaling(data.X))
-        X, y, sample_weight = data.X, data.y, data.sample_weight
-        counts = np.bincount(y, weights=sample_weight, minlength=len(self.classes_))
-        self.class_prior_ = counts / counts.sum()
+        X, y, weight = data.X, data.y, data.sample_weight
+        self.class_prior_ = self._class_prior(y, weight)
         parts = self._training_parts(y, data.seed)
-        self.nets_ = self._train_members(data, parts)
+        # Entry c's members get seeds seed + c * n_parts + i: each its own draws.
+        configured = [self._portfolio_member(entry, data, data.seed + c * len(parts))
+                      for c, entry in enumerate(entries)]
+        held = [(i, rows) for i, (_, rows) in enumerate(parts) if rows is not None]
+        rows = np.concatenate([r for _, r in held]) if held else None
+        row_weight = None if weight is None or rows is None else weight[rows]
+        candidates, held_out_proba = [], []
+        for estimator, entry_data in configured:
+            nets = estimator._train_members(entry_data, parts)
+            candidates.append(nets)
+            if held and (len(entries) > 1 or self.decision_rule != "argmax"):
+                held_out_proba.append(np.concatenate(
+                    [self._proba(X[r], nets[i], validated=True) for i, r in held]))
+
+        weights = np.ones(1)
+        if len(entries) > 1:
+            weights = (ensemble_selection(np.stack(held_out_proba), y[rows],
+                                          self.ensemble_selection, row_weight)
+                       if held else np.full(len(entries), 1 / len(entries)))
+        kept = np.flatnonzero(weights)
+        self.portfolio_weights_ = weights
+        self.nets_ = [net for c in kept for net in candidates[c]]
+        self.member_weights_ = np.concatenate(
+            [np.full(len(candidates[c]), weights[c] / len(candidates[c])) for c in kept])
         self.net_ = self.nets_[0]
         n_iter = [len(net.history) for net in self.nets_]
         best = [best_epoch(net) for net in self.nets_]
         single = len(self.nets_) == 1
         self.n_iter_ = n_iter[0] if single else np.array(n_iter)
         self.best_epoch_ = best[0] if single else np.array(best)
+
         self.class_offsets_ = np.zeros(len(self.classes_))
-        held_out = [(net, rows) for net, (_, rows) in zip(self.nets_, parts) if rows is not None]
-        if self.decision_rule == "tuned" and held_out:
-            rows = np.concatenate([r for _, r in held_out])
+        if self.decision_rule != "argmax" and held:
+            proba = (held_out_proba[0] if len(entries) == 1
+                     else sum(weights[c] * held_out_proba[c] for c in kept))
             with np.errstate(divide="ignore"):
-                log_proba = np.log(np.concatenate(
-                    [self._proba(X[r], net, validated=True) for net, r in held_out]
-                ))
-            weight = None if sample_weight is None else sample_weight[rows]
-            self.class_offsets_ = tune_class_offsets(log_proba, y[rows], sample_weight=weight)
+                log_proba = np.log(proba)
+            if self.decision_rule == "tuned":
+                self.class_offsets_ = tune_class_offsets(log_proba, y[rows],
+                                                         sample_weight=row_weight)
+            else:
+                self.class_offsets_ = offsets_that_generalise(
+                    log_proba, y[rows], sample_weight=row_weight, random_state=data.seed)
+
+    def _class_prior(self, y, weight):
+        counts = np.bincount(y, weights=weight, minlength=len(self.classes_))
+        return counts / counts.sum()
+
+    def _portfolio_entries(self):
+        """The ``portfolio``'s entries, checked: ``[{}]`` without one."""
+        if self.portfolio is None:
+            return [{}]
+        entries = IMBALANCE_PORTFOLIO if self.portfolio == "imbalance" else self.portfolio
+        if not entries:
+            raise ValueError("portfolio must hold at least one entry (a dict; {} is this "
+                             "estimator's own configuration).")
+        names = set(self.get_params(deep=False))
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise TypeError(f"Each portfolio entry must be a dict of parameters; got "
+                                f"{type(entry).__name__} {entry!r}.")
+            unknown = sorted(set(entry) - names)
+            if unknown:
+                raise ValueError(f"portfolio entry {entry!r} names unknown parameters "
+                                 f"{unknown}.")
+            fixed = sorted(set(entry) & _FIXED_IN_PORTFOLIO)
+            if fixed:
+                raise ValueError(f"portfolio entry {entry!r} sets {fixed}: an entry may not "
+                                 "change the architecture, the input handling or the "
+                                 "ensemble's own settings.")
+        return list(entries)
+
+    def _portfolio_member(self, entry, data, seed):
+        """The estimator that trains ``entry``'s members, and their training data.
+
+        ``{}`` is this estimator itself; another entry a copy with its
+        parameters set, checked as ``fit`` checks them, and with its own
+        weights (``class_weight``) and class prior (``logit_adjustment``).
+        """
+        if not entry:
+            return self, data._replace(seed=seed)
+        estimator = clone(self).set_params(portfolio=None, **entry)
+        estimator._validate_params()
+        estimator._check_rates()
+        estimator.classes_ = self.classes_
+        weight = data.sample_weight
+        if "class_weight" in entry:
+            weight = training_weights(data.given_weight, estimator.class_weight, data.X,
+                                      data.y, self.classes_)
+        estimator.class_prior_ = estimator._class_prior(data.y, weight)
+        return estimator, data._replace(sample_weight=weight, seed=seed)
 
     def _fit_input_scaling(self, X):
         """Fit ``input_scaler_`` on the training data and return it scaled (or X, without).

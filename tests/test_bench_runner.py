@@ -457,3 +457,22 @@ def test_a_missing_extra_is_named_before_skips_are_stored_and_filled_in_later(tm
                                make_model=lambda n, random_state=None: (DummyClassifier(), None))
         summary = run_suite(installed, store, progress=False)
         assert summary.counts == {"ok": 1} and summary.already_stored == 1
+
+
+def test_parameters_added_later_count_in_the_settings_hash_only_where_they_change_the_fit():
+    from qclmix_sklearn.bench._models import ADDED_PARAMETERS, make_model
+    from qclmix_sklearn.bench._runner import _configure
+    from qclmix_sklearn.bench._suites import get_suite
+
+    suite = get_suite("dev")
+
+    def estimator_config(model):
+        return _configure(suite, model, 0, {"n_splits": 3}, make_model)[2]["estimator"]
+
+    default = estimator_config("qclmix")
+    # At the values where they compute what the code before them computed: left out,
+    # so the rows stored before they existed keep their settings hash.
+    assert not set(ADDED_PARAMETERS) & set(default) and "hidden_sizes" in default
+    # One of them set: all of them count.
+    portfolio = estimator_config("qclmix_portfolio")
+    assert portfolio["portfolio"] == "imbalance" and portfolio["ensemble_selection"] == 25

@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from qclmix_sklearn.bench import ResultStore, run_suite
-from qclmix_sklearn.bench._models import DEFAULT_LEVER_VARIANTS, IMPROVEMENT_ABLATIONS, LEVER_VARIANTS
+from qclmix_sklearn.bench._models import (
+    DEFAULT_LEVER_VARIANTS,
+    IMPROVEMENT_ABLATIONS,
+    LEVER_VARIANTS,
+    PORTFOLIO_VARIANTS,
+)
 from qclmix_sklearn.bench._suites import (
     DEV_ADDED_DATASETS,
     DEV_DATASETS,
@@ -165,7 +170,7 @@ def test_dev_suite():
     assert (suite.protocol, suite.n_splits, suite.seeds) == ("cv", 3, (0, 1))
     assert suite.models == [
         "qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS, *DEFAULT_LEVER_VARIANTS,
-        "catboost", "lightgbm", "realmlp", "tabm", "catboost_tuned", "lightgbm_tuned", "realmlp_tuned",
+        *PORTFOLIO_VARIANTS, "catboost", "lightgbm", "realmlp", "tabm", "catboost_tuned", "lightgbm_tuned", "realmlp_tuned",
     ]
     assert load_dataset("pima").n_samples == 768  # KEEL's
     assert load_dataset("ecoli").task == "imU vs rest"  # a paper benchmark by its name

@@ -88,6 +88,17 @@ def test_the_paper_network_multiclass_string_labels_and_offsets_that_move_labels
     assert label.dtype == object
 
 
+def test_a_portfolios_weighted_members():
+    X, y = numeric_data(n_classes=3)
+    model = QCLMixClassifier(portfolio=[{}, {"class_weight": "balanced"}],
+                             decision_rule="tuned", **TINY).fit(X, y)
+    # Weights that the selection may or may not have given, unequal for sure.
+    model.member_weights_ = np.linspace(1, 2, len(model.nets_)) / np.linspace(
+        1, 2, len(model.nets_)).sum()
+    model.class_offsets_ = np.array([0.5, -0.5, 0.0])
+    assert_reproduces(model, X)
+
+
 def test_input_scaling_and_the_periodic_embedding_are_in_the_graph():
     X, y = numeric_data(n_classes=3)
     X[:, 2] = 50 * X[:, 2] + 10  # a column the robust scaling changes

@@ -47,7 +47,8 @@ class FitData(NamedTuple):
     ``X``: float32, encoded (and scaled); ``y``: labels encoded as 0..C-1;
     ``sample_weight``: each row's weight in the loss and the validation
     macro-F1, or None (every row counts the same); ``device``: the torch
-    device; ``seed``: the fit's (a member's) seed.
+    device; ``seed``: the fit's (a member's) seed; ``given_weight``: the
+    ``sample_weight`` argument of ``fit`` as given (before ``class_weight``).
     """
 
     X: np.ndarray
@@ -55,6 +56,7 @@ class FitData(NamedTuple):
     sample_weight: np.ndarray | None
     device: str
     seed: int
+    given_weight: object = None
 
 
 @contextlib.contextmanager
@@ -293,16 +295,19 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        self._check_rates()
+        X, y_encoded, weights = validate_training_data(self, X, y, sample_weight)
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self._fit_networks(FitData(X, y_encoded, weights, device, seed, sample_weight))
+        return self
+
+    def _check_rates(self):
         if self.max_lr is not None and self.lr > self.max_lr:
             raise ValueError(
                 f"lr={self.lr} is the initial rate of the one-cycle schedule and must not "
                 f"exceed its peak max_lr={self.max_lr}."
             )
-        X, y_encoded, weights = validate_training_data(self, X, y, sample_weight)
-        device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._fit_networks(FitData(X, y_encoded, weights, device, seed))
-        return self
 
     def _fit_networks(self, data):
         """Train ``net_`` on ``data`` (a :class:`FitData`): one network, its epoch chosen on a

@@ -23,7 +23,7 @@ from sklearn.preprocessing import LabelEncoder
 from ._claims import Heartbeat, Owner
 from ._job import Job, close_host, library_versions, run_job
 from ._missing_extra import is_missing_extra
-from ._models import is_qclmix, make_model as default_make_model, wrap
+from ._models import ADDED_PARAMETERS, is_qclmix, make_model as default_make_model, wrap
 from ._network_fs import refuse_network_store
 from ._protocols import PROTOCOLS, splits
 from ._store import STATUSES
@@ -156,10 +156,12 @@ def _configure(suite, model, seed, protocol_options, make_model):
     }
     if is_qclmix(model):
         # A variant is its parameters, defaults included: results stored under other defaults
-        # are not taken for this configuration's.
-        config["estimator"] = {
-            k: v for k, v in estimator.get_params().items() if k != "random_state"
-        }
+        # are not taken for this configuration's. The parameters added later count only where
+        # one changes the computation (see ADDED_PARAMETERS).
+        params = {k: v for k, v in estimator.get_params().items() if k != "random_state"}
+        if all(k in params and params[k] == v for k, v in ADDED_PARAMETERS.items()):
+            params = {k: v for k, v in params.items() if k not in ADDED_PARAMETERS}
+        config["estimator"] = params
     pipeline, pipeline_grid = wrap(estimator, grid)
     return pipeline, pipeline_grid, config
 

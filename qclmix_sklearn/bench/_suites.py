@@ -7,7 +7,13 @@ from typing import Callable
 from ..baselines import list_baselines
 from ..datasets import list_benchmarks, load_benchmark, load_keel
 from ..datasets._variants import apply_variant, split_variant
-from ._models import DEFAULT_LEVER_VARIANTS, IMPROVEMENT_ABLATIONS, LEVER_VARIANTS, PAPER_VARIANTS
+from ._models import (
+    DEFAULT_LEVER_VARIANTS,
+    IMPROVEMENT_ABLATIONS,
+    LEVER_VARIANTS,
+    PAPER_VARIANTS,
+    PORTFOLIO_VARIANTS,
+)
 
 PAPER_DATASETS = list_benchmarks()
 
@@ -236,13 +242,14 @@ SUITES["dev"] = Suite(
         "stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the paper's "
         "configuration, with the former (screened) defaults and each of their options undone, "
         "with each candidate lever (RealMLP-TD's, logit adjustment, label smoothing) added "
-        "alone, the 4 modern peers at their library defaults, and CatBoost, LightGBM and "
+        "alone, the imbalance handling chosen per dataset in fit (auto offsets, the "
+        "portfolio), the 4 modern peers at their library defaults, and CatBoost, LightGBM and "
         "RealMLP with QCLMix's tuned decision rule. Every "
         "default of QCLMixClassifier is chosen here, by the mean over these datasets"
     ),
     datasets=DEV_DATASETS,
     models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS,
-            *DEFAULT_LEVER_VARIANTS, *PEERS, *TUNED_PEERS],
+            *DEFAULT_LEVER_VARIANTS, *PORTFOLIO_VARIANTS, *PEERS, *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),
@@ -256,11 +263,12 @@ SUITES["dev-wide"] = Suite(
         "the dev suite widened where QCLMix fails: the 16 dev datasets, 10 more KEEL "
         "sets disjoint from the paper's, the binary ones with the minority subsampled to 15 rows "
         "(name@min15) and every one with 10 and 50 noise columns (name@noise10, name@noise50), "
-        "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults and in the "
-        "paper's configuration, the 4 modern peers and the 3 tuned peers"
+        "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the "
+        "paper's configuration and with the imbalance handling chosen per dataset in fit, the "
+        "4 modern peers and the 3 tuned peers"
     ),
     datasets=DEV_WIDE_DATASETS,
-    models=["qclmix", "qclmix_paper", *PEERS, *TUNED_PEERS],
+    models=["qclmix", "qclmix_paper", *PORTFOLIO_VARIANTS, *PEERS, *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),

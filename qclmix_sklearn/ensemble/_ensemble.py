@@ -22,7 +22,11 @@ class NetEnsembleMixin:
     """
 
     def _mean_proba(self, X, offsets=None):
-        """The members' mean probabilities, ``offsets`` added to each one's logits first.
+        """The members' (weighted) mean probabilities, ``offsets`` added to each one's logits
+        first.
+
+        Weighted by ``member_weights_`` (a fitted attribute of the estimator,
+        where it has one) when the members differ in weight.
 
         All members in one pass, their layers folded (see
         :mod:`~qclmix_sklearn.ensemble._fused_inference`), where that applies; else
@@ -30,13 +34,20 @@ class NetEnsembleMixin:
         rounding.
         """
         X = validate_prediction_data(self, X)
+        weights = self._member_weights()
         if len(X) >= _FUSED_MIN_ROWS:
             with torch_threads(self.n_threads):
-                proba = fused_mean_proba([net.module_ for net in self.nets_], X, offsets)
+                proba = fused_mean_proba([net.module_ for net in self.nets_], X, offsets,
+                                         weights)
             if proba is not None:
                 return proba
-        return np.mean([self._proba(X, net, validated=True, offsets=offsets)
-                        for net in self.nets_], axis=0)
+        return np.average([self._proba(X, net, validated=True, offsets=offsets)
+                           for net in self.nets_], axis=0, weights=weights)
+
+    def _member_weights(self):
+        """``member_weights_``, or None when the members weigh the same (the plain mean)."""
+        weights = getattr(self, "member_weights_", None)
+        return None if weights is None or np.all(weights == weights[0]) else weights
 
     def __getstate__(self):
         state = dict(super().__getstate__())

@@ -140,8 +140,10 @@ class FusedMembers:
         return True
 
 
-def fused_mean_proba(modules, X, offsets=None):
+def fused_mean_proba(modules, X, offsets=None, weights=None):
     """Mean over the members of ``softmax(logits + offsets)``, or None.
+
+    ``weights`` (one per member, summing to 1): a weighted mean instead.
 
     As the members' ``TorchClassifierBase._proba`` averaged: float64
     probabilities of validated float32 ``X`` (numpy, n x D), ``offsets``
@@ -169,6 +171,8 @@ def fused_mean_proba(modules, X, offsets=None):
         if not fused.matches(modules, _probe_rows(X).to(device)):
             return None
         out = torch.empty(len(X), fused.n_classes, dtype=torch.float64, device=device)
+        if weights is not None:
+            member_weights = torch.as_tensor(weights, dtype=torch.float64, device=device)
         total = torch.zeros((), dtype=torch.float64, device=device)
         largest = torch.zeros((), dtype=X.dtype, device=device)
         for start, x in row_chunks(X, _CHUNK if on_cpu else DEVICE_CHUNK_ROWS, device):
@@ -179,7 +183,11 @@ def fused_mean_proba(modules, X, offsets=None):
             logits = fused.logits(x).transpose(1, 2).double()
             total += logits.sum()  # finite iff every logit is
             proba = softmax_float64(logits, offsets, dim=1)
-            out[start:start + len(x)].T.copy_(proba.sum(dim=0).div_(len(proba)))
+            if weights is None:
+                mean = proba.sum(dim=0).div_(len(proba))
+            else:
+                mean = torch.einsum("k,kcn->cn", member_weights, proba)
+            out[start:start + len(x)].T.copy_(mean)
         if not torch.isfinite(total) or not (on_cpu or fused.is_safe(float(largest))):
             return None
         return to_host(out).numpy()

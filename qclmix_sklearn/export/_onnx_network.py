@@ -39,22 +39,30 @@ class EnsembleDecision(nn.Module):
     offsets : ndarray of shape (n_classes,) or None
         ``class_offsets_`` added to each member's log-probabilities for the
         decision; None (no offsets): the argmax of the mean probabilities.
+    weights : ndarray of shape (n_members,) or None
+        The members' weights in the mean (``member_weights_`` of a
+        portfolio); None: the plain mean.
     """
 
-    def __init__(self, members, offsets=None):
+    def __init__(self, members, offsets=None, weights=None):
         super().__init__()
         self.members = nn.ModuleList(members)
-        self.register_buffer(
-            "offsets", None if offsets is None else torch.as_tensor(offsets, dtype=torch.float64)
-        )
+        for name, value in (("offsets", offsets), ("weights", weights)):
+            self.register_buffer(
+                name, None if value is None else torch.as_tensor(value, dtype=torch.float64))
 
     def forward(self, x):
         logits = [member.logits(x) for member in self.members]
-        proba = torch.stack([softmax_float64(z) for z in logits]).mean(dim=0)
+        proba = self._mean([softmax_float64(z) for z in logits])
         decided = proba
         if self.offsets is not None:
-            decided = torch.stack([softmax_float64(z, self.offsets) for z in logits]).mean(dim=0)
+            decided = self._mean([softmax_float64(z, self.offsets) for z in logits])
         return decided.argmax(dim=1), proba.float()
+
+    def _mean(self, probas):
+        if self.weights is None:
+            return torch.stack(probas).mean(dim=0)
+        return torch.einsum("k,knc->nc", self.weights, torch.stack(probas))
 
 
 def network_graph(model, opset):
@@ -75,7 +83,7 @@ def network_graph(model, opset):
             f"target_opset={opset} is too old: torch's ONNX exporter writes opset "
             f"{MIN_OPSET} or later."
         )
-    decision = EnsembleDecision(members, model._decision_offsets())
+    decision = EnsembleDecision(members, model._decision_offsets(), model._member_weights())
     sample = torch.zeros(2, model._n_network_inputs())
     with _quiet_exporter():
         program = torch.onnx.export(
