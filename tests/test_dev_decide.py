@@ -99,3 +99,13 @@ def test_fewer_datasets_far_below_the_best_peer_within_noise_is_preferred():
     assert row[8] == "yes"
     (row,) = decide.decide(results, "var", ["ref"])  # the other way round: more far below
     assert (row[7], row[8]) == ("0 → 1", "no")
+
+
+def test_the_printed_table_keeps_its_columns_whatever_a_cell_holds():
+    from qclmix_sklearn.bench._markdown import markdown_table
+
+    table = markdown_table(["variant", "without the largest |Δ_d|"], [["v", "a|b"]])
+    # A "|" inside a cell is escaped: every line splits into the header's 2 cells.
+    for line in table.splitlines():
+        cells = [c for c in line.replace("\\|", "").strip("|").split("|")]
+        assert len(cells) == 2

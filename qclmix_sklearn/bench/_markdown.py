@@ -18,7 +18,10 @@ def pvalue(p):
 
 
 def markdown_table(header, rows):
-    """A Markdown table of ``rows`` (lists of cells) under ``header``."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    """A Markdown table of ``rows`` (lists of cells) under ``header``; a ``|`` in a cell is
+    escaped (it would end the cell)."""
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), "|" + "|".join("---" for _ in header) + "|",
+                      *(line(row) for row in rows)])
