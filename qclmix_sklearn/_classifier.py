@@ -400,22 +400,39 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         # Entry c's members get seeds seed + c * n_parts + i: each its own draws.
         configured = [self._portfolio_member(entry, data, data.seed + c * len(parts))
                       for c, entry in enumerate(entries)]
+        candidates = [estimator._train_members(entry_data, parts)
+                      for estimator, entry_data in configured]
+        # The held-out rows of the members (out-of-fold, or the validation part).
         held = [(i, rows) for i, (_, rows) in enumerate(parts) if rows is not None]
-        rows = np.concatenate([r for _, r in held]) if held else None
-        row_weight = None if weight is None or rows is None else weight[rows]
-        candidates, held_out_proba = [], []
-        for estimator, entry_data in configured:
-            nets = estimator._train_members(entry_data, parts)
-            candidates.append(nets)
-            if held and (len(entries) > 1 or self.decision_rule != "argmax"):
-                held_out_proba.append(np.concatenate(
-                    [self._proba(X[r], nets[i], validated=True) for i, r in held]))
+        held_out_proba, rows, row_weight = [], None, None
+        if held and (len(entries) > 1 or self.decision_rule != "argmax"):
+            rows = np.concatenate([r for _, r in held])
+            row_weight = None if weight is None else weight[rows]
+            held_out_proba = [np.concatenate([self._proba(X[r], nets[i], validated=True)
+                                              for i, r in held]) for nets in candidates]
 
         weights = np.ones(1)
         if len(entries) > 1:
             weights = (ensemble_selection(np.stack(held_out_proba), y[rows],
                                           self.ensemble_selection, row_weight)
                        if held else np.full(len(entries), 1 / len(entries)))
+        self._keep_members(candidates, weights)
+        self.class_offsets_ = np.zeros(len(self.classes_))
+        if self.decision_rule != "argmax" and held:
+            proba = sum(w * p for w, p in zip(weights, held_out_proba) if w) if len(
+                entries) > 1 else held_out_proba[0]
+            with np.errstate(divide="ignore"):
+                log_proba = np.log(proba)
+            if self.decision_rule == "tuned":
+                self.class_offsets_ = tune_class_offsets(log_proba, y[rows],
+                                                         sample_weight=row_weight)
+            else:
+                self.class_offsets_ = offsets_that_generalise(
+                    log_proba, y[rows], sample_weight=row_weight, random_state=data.seed)
+
+    def _keep_members(self, candidates, weights):
+        """``nets_`` and the fitted attributes of the members of the entries of positive weight
+        (``candidates``: each entry's trained nets)."""
         kept = np.flatnonzero(weights)
         self.portfolio_weights_ = weights
         self.nets_ = [net for c in kept for net in candidates[c]]
@@ -427,19 +444,6 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         single = len(self.nets_) == 1
         self.n_iter_ = n_iter[0] if single else np.array(n_iter)
         self.best_epoch_ = best[0] if single else np.array(best)
-
-        self.class_offsets_ = np.zeros(len(self.classes_))
-        if self.decision_rule != "argmax" and held:
-            proba = (held_out_proba[0] if len(entries) == 1
-                     else sum(weights[c] * held_out_proba[c] for c in kept))
-            with np.errstate(divide="ignore"):
-                log_proba = np.log(proba)
-            if self.decision_rule == "tuned":
-                self.class_offsets_ = tune_class_offsets(log_proba, y[rows],
-                                                         sample_weight=row_weight)
-            else:
-                self.class_offsets_ = offsets_that_generalise(
-                    log_proba, y[rows], sample_weight=row_weight, random_state=data.seed)
 
     def _class_prior(self, y, weight):
         counts = np.bincount(y, weights=weight, minlength=len(self.classes_))
