@@ -109,3 +109,10 @@ def test_the_printed_table_keeps_its_columns_whatever_a_cell_holds():
     for line in table.splitlines():
         cells = [c for c in line.replace("\\|", "").strip("|").split("|")]
         assert len(cells) == 2
+
+
+def test_fit_seconds_are_the_mean_over_the_datasets_asked_for():
+    results = pd.DataFrame({"model": ["a", "a", "a", "b"], "dataset": ["d0", "d0", "d1", "d0"],
+                            "fit_time": [1.0, 3.0, 10.0, 7.0]})
+    assert decide.fit_seconds(results, "a", ["d0"]) == 2.0
+    assert decide.fit_seconds(results, "a", ["d0", "d1"]) == pytest.approx(14 / 3)

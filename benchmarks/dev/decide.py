@@ -1,7 +1,7 @@
 """Paired comparison of QCLMix variants on the dev suite: the rule every default is chosen by.
 
     python benchmarks/dev/decide.py [--db benchmarks/results/dev.sqlite] [--reference qclmix]
-        [--models qclmix_argmax,qclmix_narrow] [--running] [--brief]
+        [--models qclmix_argmax,qclmix_narrow] [--running] [--brief] [--cost]
 
 For each variant V against the reference R (the defaults), on the datasets where both have every
 (fold, seed) job of the reference, it prints:
@@ -88,6 +88,12 @@ def robustness(results, model, datasets, peers=PEER_MODELS):
     return delta.mean(), int((delta < -FAR_BELOW).sum())
 
 
+def fit_seconds(results, model, datasets):
+    """Mean fit seconds of ``model``'s jobs on ``datasets`` (the store's ``fit_time``)."""
+    rows = results[(results["model"] == model) & results["dataset"].isin(datasets)]
+    return rows["fit_time"].mean()
+
+
 def decide(results, reference, variants, peers=PEER_MODELS):
     """Rows ``[variant, n datasets, mean Δ, SE, W/T/L, verdict, Δ to the best peer, far below,
     preferred, without the largest, per dataset]``; robustness figures as ``reference → variant``."""
@@ -118,6 +124,9 @@ def main(argv=None):
     parser.add_argument("--running", action="store_true",
                         help="the store is still being written (do not open it as immutable)")
     parser.add_argument("--brief", action="store_true", help="without the per-dataset column")
+    parser.add_argument("--cost", action="store_true",
+                        help="add the mean fit seconds per job, reference → variant, on the same "
+                             "datasets (comparable only for jobs run under the same load)")
     args = parser.parse_args(argv)
     results = read_successes(args.db, args.protocol, finished=not args.running)
     variants = (args.models.split(",") if args.models else sorted(
@@ -126,6 +135,12 @@ def main(argv=None):
               "Δ to the best peer", f"datasets > {FAR_BELOW} below it", "preferred",
               "without the largest |Δ_d|", "Δ per dataset"]
     rows = decide(results, args.reference, variants)
+    if args.cost:
+        for variant, row in zip(variants, rows):
+            datasets = paired_deltas(results, args.reference, variant).index
+            seconds = (fit_seconds(results, m, datasets) for m in (args.reference, variant))
+            row.insert(-1, "{:.1f} → {:.1f}".format(*seconds))
+        header.insert(-1, "fit s per job")
     if args.brief:
         header, rows = header[:-1], [row[:-1] for row in rows]
     print(_markdown_table(header, rows))
