@@ -474,5 +474,5 @@ def test_parameters_added_later_count_in_the_settings_hash_only_where_they_chang
     # so the rows stored before they existed keep their settings hash.
     assert not set(ADDED_PARAMETERS) & set(default) and "hidden_sizes" in default
     # One of them set: all of them count.
-    portfolio = estimator_config("qclmix_portfolio")
+    portfolio = estimator_config("qclmix_portfolio_auto")
     assert portfolio["portfolio"] == "imbalance" and portfolio["ensemble_selection"] == 25

@@ -1,6 +1,6 @@
 """Which entries of the imbalance portfolio ``fit`` keeps, per dev dataset: ``portfolio_weights_``.
 
-Refits the dev suite's ``qclmix_portfolio`` job (the same pipeline, split and seed) on chosen
+Refits the dev suite's ``qclmix_portfolio_auto`` job (the same pipeline, split and seed) on chosen
 (fold, seed) pairs, and prints each dataset's mean weight per entry and the job's test macro-F1
 beside the stored one (equal when the refit is the stored job's)::
 
@@ -26,7 +26,7 @@ from qclmix_sklearn.bench._suites import get_suite
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="benchmarks/results/dev.sqlite")
-    parser.add_argument("--model", default="qclmix_portfolio")
+    parser.add_argument("--model", default="qclmix_portfolio_auto")
     parser.add_argument("--datasets", default=None, help="comma-separated (default: the stored)")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--folds", default="0,1,2")

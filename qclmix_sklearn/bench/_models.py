@@ -60,11 +60,10 @@ DEFAULT_LEVER_VARIANTS = {
 }
 
 #: Imbalance handling chosen per dataset inside ``fit``: class offsets kept only where they win in
-#: a cross-validation of the held-out rows, the portfolio of minority treatments weighed by
-#: ensemble selection, and both.
+#: a cross-validation of the held-out rows, and with them the portfolio of minority treatments
+#: weighed by ensemble selection.
 PORTFOLIO_VARIANTS = {
     "qclmix_auto_offsets": {"decision_rule": "auto"},
-    "qclmix_portfolio": {"portfolio": "imbalance"},
     "qclmix_portfolio_auto": {"portfolio": "imbalance", "decision_rule": "auto"},
 }
 
