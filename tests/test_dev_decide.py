@@ -116,3 +116,19 @@ def test_fit_seconds_are_the_mean_over_the_datasets_asked_for():
                             "fit_time": [1.0, 3.0, 10.0, 7.0]})
     assert decide.fit_seconds(results, "a", ["d0"]) == 2.0
     assert decide.fit_seconds(results, "a", ["d0", "d1"]) == pytest.approx(14 / 3)
+
+
+def test_noise_drop_pairs_each_noisy_dataset_with_its_base():
+    spec = importlib.util.spec_from_file_location(
+        "noise_drop", Path(__file__).parents[1] / "benchmarks" / "dev" / "noise_drop.py")
+    noise_drop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noise_drop)
+    results = pd.DataFrame({
+        "dataset": ["a", "a", "a@noise10", "a@noise10", "b@noise10", "a@noise50"],
+        "model": ["m", "m", "m", "m", "m", "m"],
+        "f1_macro": [0.8, 0.9, 0.6, 0.7, 0.5, 0.4],
+    })
+    table = noise_drop.noise_drops(results, ["m"])
+    assert list(table.index) == [("a", 10), ("a", 50)]  # b has no base: left out
+    assert table.loc[("a", 10), "m drop"] == pytest.approx(-0.2)
+    assert table.loc[("a", 50), "m drop"] == pytest.approx(-0.45)
