@@ -48,8 +48,11 @@ def _replace(db, source, keys):
     transaction."""
     with sqlite3.connect(db) as con:
         con.execute("ATTACH DATABASE ? AS source", (str(source),))
-        # by name: opening the copy may have added columns that the store lacks
-        columns = ", ".join(row[1] for row in con.execute("PRAGMA main.table_info(results)"))
+        # by name, those both have: opening the copy may have added columns that the store
+        # lacks, and a newer version may have added some to the store since (left empty here)
+        source_columns = {row[1] for row in con.execute("PRAGMA source.table_info(results)")}
+        columns = ", ".join(row[1] for row in con.execute("PRAGMA main.table_info(results)")
+                            if row[1] in source_columns)
         for key in keys:
             where = f"({KEY}) = (?, ?, ?, ?, ?, ?)"
             con.execute(f"DELETE FROM main.results WHERE {where}", key)
