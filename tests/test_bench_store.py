@@ -43,6 +43,17 @@ def test_add_and_read_back(tmp_path):
         assert store.results(status="failed")["error"].tolist() == ["ValueError: boom"]
 
 
+def test_a_copy_of_the_store_file_taken_during_a_run_holds_every_finished_job(tmp_path):
+    # What `git add` of a filling store copies: the file alone, without its write-ahead log.
+    path, copy = tmp_path / "r.sqlite", tmp_path / "copy.sqlite"
+    with ResultStore(path) as store:
+        for fold in range(3):
+            store.add(_result(fold=fold))
+        copy.write_bytes(path.read_bytes())  # the run still holds the store open
+        with sqlite3.connect(copy) as con:
+            assert con.execute("SELECT count(*) FROM results").fetchone() == (3,)
+
+
 def test_same_key_replaces_and_finished_keys(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
         store.add(_result(status="failed"))

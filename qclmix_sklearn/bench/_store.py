@@ -296,6 +296,10 @@ class ResultStore:
                     tuple(result[c] for c in KEY_COLUMNS)
                     + (_to_blob(np.asarray(embedding, dtype=np.float32)), _to_blob(labels)),
                 )
+        # Into the store file itself, not only its write-ahead log: a copy of the file taken
+        # while a run goes on (a commit of a filling store) then holds every finished job,
+        # and so does the file a killed run leaves.
+        self._con.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def add_dataset(
         self,
