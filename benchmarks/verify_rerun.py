@@ -43,6 +43,12 @@ def _rows(db, models, datasets, metrics):
         return {row[:6]: row[6:] for row in con.execute(query, (*models, *datasets))}
 
 
+def _same(stored, again):
+    """Whether a re-run gives the stored metrics; one the stored row lacks (NULL: stored before
+    that metric existed) is not compared."""
+    return all(old is None or old == new for old, new in zip(stored, again))
+
+
 def _replace(db, source, keys):
     """Replace the rows ``keys`` of the store ``db`` by those of the store ``source``, in one
     transaction."""
@@ -97,13 +103,13 @@ def main(argv=None):
             run_suite(suite, store, datasets=datasets, models=models, data_home=args.data_home,
                       n_jobs=args.n_jobs, progress=False, log=lambda m: None)
         again = _rows(copy, models, datasets, metrics)  # the other folds: still the stored rows
-        changed = [key for key in stored if key in again and again[key] != stored[key]]
+        changed = [key for key in stored if key in again and not _same(stored[key], again[key])]
         if args.replace and changed:
             _replace(args.db, copy, changed)
     status = 0
     for model in models:
         keys = sorted(k for k in stored if k[1] == model)
-        same = [k for k in keys if again.get(k) == stored[k]]
+        same = [k for k in keys if k in again and _same(stored[k], again[k])]
         replaced = " (the others replaced)" if args.replace and len(same) < len(keys) else ""
         print(f"{model}: {len(same)} of {len(keys)} stored jobs reproduced exactly{replaced}")
         for key in keys:

@@ -304,3 +304,13 @@ def test_reruns_a_suite_files_jobs_and_replaces_only_rows_that_differ(tmp_path, 
     assert "(the others replaced)" in capsys.readouterr().out
     assert _f1(db) == computed
     assert _verify(argv) == 0
+
+
+def test_a_metric_the_stored_row_lacks_is_not_compared():
+    spec = importlib.util.spec_from_file_location("verify_rerun", VERIFY_RERUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # A row stored before the probability metrics existed holds NULL there.
+    assert module._same((0.5, 0.8, None), (0.5, 0.8, 0.71))
+    assert not module._same((0.5, 0.8, 0.70), (0.5, 0.8, 0.71))
+    assert not module._same((0.5, 0.8, None), (0.5, 0.9, 0.71))
