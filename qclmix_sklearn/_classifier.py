@@ -1,12 +1,10 @@
 """QCLMixClassifier: QCL-MixNet as a scikit-learn classifier."""
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
-from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -14,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._estimator._layer_sizes import LayerSizes
 from ._estimator._sample_weights import training_weights
 from ._estimator._torch_base import TorchClassifierBase, best_epoch, seeded, torch_threads
-from ._estimator._validation_split import validation_split
+from ._estimator._validation_split import stratified_folds, validation_split
 from .ensemble._class_offsets import offsets_that_generalise, tune_class_offsets
 from .ensemble._ensemble import NetEnsembleMixin
 from .ensemble._selection import ensemble_selection
@@ -419,8 +417,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         self._keep_members(candidates, weights)
         self.class_offsets_ = np.zeros(len(self.classes_))
         if self.decision_rule != "argmax" and held:
-            proba = sum(w * p for w, p in zip(weights, held_out_proba) if w) if len(
-                entries) > 1 else held_out_proba[0]
+            # The selected entries' weighted mean (one entry: its own probabilities).
+            proba = sum(w * p for w, p in zip(weights, held_out_proba) if w)
             with np.errstate(divide="ignore"):
                 log_proba = np.log(proba)
             if self.decision_rule == "tuned":
@@ -535,11 +533,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         n_folds = min(self.n_folds or 0, len(y) // 2, np.bincount(y).max())
         if n_folds < 2:
             return [validation_split(y, self.validation_fraction, seed)]
-        folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-        with warnings.catch_warnings():
-            # A class smaller than n_folds is fine: it is held out by fewer folds.
-            warnings.filterwarnings("ignore", message="The least populated class")
-            return list(folds.split(np.zeros(len(y)), y))
+        return stratified_folds(y, n_folds, seed)
 
     def _train_batch_params(self, y_fit):
         if not self.class_balance:

@@ -1,9 +1,11 @@
-"""The internal validation split used for checkpoint selection and early stopping."""
+"""The internal splits of the training data: the validation split used for checkpoint selection and
+early stopping, and stratified folds."""
 
 import math
+import warnings
 
 import numpy as np
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
 
 
 def validation_split(y, validation_fraction, random_state):
@@ -44,3 +46,16 @@ def validation_split(y, validation_fraction, random_state):
     splitter = splitter_cls(n_splits=1, test_size=n_valid, random_state=random_state)
     fit_idx, valid_idx = next(splitter.split(np.zeros(n_samples), y))
     return np.sort(fit_idx), np.sort(valid_idx)
+
+
+def stratified_folds(y, n_splits, random_state):
+    """``[(fit_idx, held_out_idx)]`` of shuffled stratified ``n_splits``-fold cross-validation.
+
+    A class smaller than ``n_splits`` is fine: it is held out by fewer folds
+    (scikit-learn's warning about it is silenced). Needs a class with at
+    least ``n_splits`` rows.
+    """
+    folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        return list(folds.split(np.zeros(len(y)), y))

@@ -1,9 +1,8 @@
 """Per-class offsets on log-probabilities that maximise macro-F1 on held-out predictions."""
 
-import warnings
-
 import numpy as np
 
+from .._estimator._validation_split import stratified_folds
 from .._metrics import macro_f1
 
 #: Largest offset magnitude (log-probability units): a class's score may be
@@ -135,22 +134,16 @@ def offsets_that_generalise(log_proba, y, *, sample_weight=None, n_splits=5, ran
     -------
     offsets : ndarray of shape (n_classes,)
     """
-    from sklearn.model_selection import StratifiedKFold
-
     n_classes = log_proba.shape[1]
     zeros = np.zeros(n_classes)
     n_splits = min(n_splits, int(np.bincount(y).max()))
     if n_splits < 2:
         return zeros
-    folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
     tuned = log_proba.argmax(axis=1)
-    with warnings.catch_warnings():
-        # A class smaller than n_splits is fine: it is held out by fewer folds.
-        warnings.filterwarnings("ignore", message="The least populated class")
-        for fit, held_out in folds.split(log_proba, y):
-            weight = None if sample_weight is None else sample_weight[fit]
-            offsets = tune_class_offsets(log_proba[fit], y[fit], sample_weight=weight)
-            tuned[held_out] = (log_proba[held_out] + offsets).argmax(axis=1)
+    for fit, held_out in stratified_folds(y, n_splits, random_state):
+        weight = None if sample_weight is None else sample_weight[fit]
+        offsets = tune_class_offsets(log_proba[fit], y[fit], sample_weight=weight)
+        tuned[held_out] = (log_proba[held_out] + offsets).argmax(axis=1)
     labels = np.arange(n_classes)
     plain = macro_f1(y, log_proba.argmax(axis=1), sample_weight, labels=labels)
     if macro_f1(y, tuned, sample_weight, labels=labels) <= plain:

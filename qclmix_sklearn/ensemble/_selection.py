@@ -13,8 +13,8 @@ def ensemble_selection(oof_proba, y, n_rounds, sample_weight=None):
     Each round adds one candidate, with replacement, to the ensemble: the one
     whose addition gives the running average the best macro-F1 (argmax of the
     averaged probabilities, every class counted) on the out-of-fold rows;
-    among equal macro-F1 the lowest log-loss, then the earlier candidate. A candidate's weight is the share of
-    rounds that added it. This is how AutoGluon and TabArena combine their
+    among equal macro-F1 the lowest log-loss, then the earlier candidate. A
+    candidate's weight is the share of rounds that added it. This is how AutoGluon and TabArena combine their
     models (Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble selection
     from libraries of models", ICML 2004); adding with replacement lets a
     round weigh a candidate up instead of diluting the ensemble with a worse

@@ -76,7 +76,6 @@ class _Member:
         self.plan = plan
         self.fit_rows = torch.as_tensor(fit_rows, device=device)
         self.valid_rows = valid_rows
-        self.valid_weight = None if plan.valid_weight is None else np.asarray(plan.valid_weight)
         self.batch_size = plan.batch_size
         self.draw_weight = None if plan.draw_weight is None else torch.as_tensor(
             plan.draw_weight, dtype=torch.float64)
@@ -84,7 +83,6 @@ class _Member:
         self.n_batches = n // self.batch_size if plan.drop_last else -(-n // self.batch_size)
         self.mixup = plan.mixup
         self.schedule = self._schedule(plan)
-        self.patience = plan.patience
         self.best_score, self.misses, self.best_epoch, self.best_state = -np.inf, 0, None, None
         self.running = True
         self.history = History()
@@ -372,7 +370,8 @@ def _end_epoch(stack, i, m, X_all, y_all, duration):
     batch_sizes = [len(y_valid[a:a + _VALID_CHUNK]) for a in range(0, len(valid), _VALID_CHUNK)]
     history.record("valid_batch_count", len(batch_sizes))
     history.record("valid_loss", float(np.average(losses, weights=batch_sizes)))
-    score = macro_f1(y_valid.cpu().numpy(), logits.argmax(dim=1).cpu().numpy(), m.valid_weight)
+    score = macro_f1(y_valid.cpu().numpy(), logits.argmax(dim=1).cpu().numpy(),
+                     m.plan.valid_weight)
     history.record("valid_f1", score)
     improved = score > m.best_score
     history.record("valid_f1_best", bool(improved))
@@ -382,7 +381,7 @@ def _end_epoch(stack, i, m, X_all, y_all, duration):
         m.best_state = stack.module_state(i)
     else:
         m.misses += 1
-    if m.patience is not None and m.misses == m.patience:
+    if m.plan.patience is not None and m.misses == m.plan.patience:
         m.running = False
     if len(history) == m.plan.max_epochs:
         m.running = False
