@@ -21,6 +21,7 @@ from .losses._metric_parts import check_metric_parts
 from .nn import QCLMixNet
 from .preprocessing._input_scale import check_trainable_scale
 from .preprocessing._robust_scaling import RobustSmoothClipScaler
+from .preprocessing._shadow_selection import shadow_feature_mask
 from .training._mixup import KNNMixup
 from .training._stacked_fit import can_stack, fit_stacked
 
@@ -53,7 +54,8 @@ IMBALANCE_PORTFOLIO = (
 # and all share the input scaling), and the ensemble's own settings.
 _FIXED_IN_PORTFOLIO = frozenset({
     "use_entanglement", "use_attention", "hidden_sizes", "numerical_embedding",
-    "numerical_embedding_size", "input_scaling", "categorical_features", "n_folds",
+    "numerical_embedding_size", "input_scaling", "feature_selection", "categorical_features",
+    "n_folds",
     "validation_fraction", "decision_rule", "member_training", "portfolio",
     "ensemble_selection", "random_state", "device", "n_threads", "verbose",
 })
@@ -197,6 +199,17 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         ``None`` (paper): X is used as given; ``fit`` then refuses a value
         whose square overflows float32 (training squares activations),
         naming its row and column.
+    feature_selection : {None, 'shadow'}, default=None
+        ``'shadow'``: each member reads only the columns that beat shuffled
+        copies of the columns (*shadows*) in an extra-trees importance on its
+        own training rows, in a majority of 5 rounds (Boruta's idea, Kursa &
+        Rudnicki 2010; see
+        :func:`~qclmix_sklearn.preprocessing._shadow_selection.shadow_feature_mask`);
+        the other columns are zeroed by a :class:`~qclmix_sklearn.nn.FeatureMask`
+        at the network's input. Selected on the member's training rows only,
+        so its held-out rows stay out-of-fold. A remedy for uninformative
+        columns, which a network cannot weigh down to zero by itself (weight
+        decay is L2). ``None`` (paper): every column.
     numerical_embedding : {None, 'periodic'}, default=None
         ``'periodic'``: RealMLP-TD's periodic embedding (PBLD) of every feature
         after the attention, ``numerical_embedding_size`` learnt values per
@@ -299,6 +312,9 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         class weights): the prior of ``logit_adjustment``.
     input_scaler_ : RobustSmoothClipScaler or None
         The ``input_scaling`` learnt in ``fit``; None without it.
+    selected_features_ : ndarray of bool, shape (n_members, n_columns) or None
+        With ``feature_selection``: the (encoded) columns each member of
+        ``nets_`` reads; None without it.
 
     Examples
     --------
@@ -335,6 +351,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         "member_training": [StrOptions({"sequential", "stacked"})],
         "hidden_sizes": [LayerSizes(2)],
         "input_scaling": [StrOptions({"robust_smooth_clip"}), None],
+        "feature_selection": [StrOptions({"shadow"}), None],
         "numerical_embedding": [StrOptions({"periodic"}), None],
         "numerical_embedding_size": [Interval(Integral, 2, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
@@ -367,6 +384,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         member_training="stacked",
         hidden_sizes=(256, 128),
         input_scaling=None,
+        feature_selection=None,
         numerical_embedding=None,
         numerical_embedding_size=4,
         label_smoothing=0.0,
@@ -415,6 +433,10 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
                                           self.ensemble_selection, row_weight)
                        if held else np.full(len(entries), 1 / len(entries)))
         self._keep_members(candidates, weights)
+        self.selected_features_ = None
+        if self.feature_selection is not None:
+            self.selected_features_ = np.stack([net.module_.selected_features()
+                                                for net in self.nets_])
         self.class_offsets_ = np.zeros(len(self.classes_))
         if self.decision_rule != "argmax" and held:
             # The selected entries' weighted mean (one entry: its own probabilities).
@@ -526,6 +548,14 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         return [self._train_net(member, fit, held_out)
                 for member, (fit, held_out) in zip(members, parts)]
 
+    def _unfitted_net(self, data, fit_idx, valid_idx):
+        net = super()._unfitted_net(data, fit_idx, valid_idx)
+        if self.feature_selection is not None:
+            weight = None if data.sample_weight is None else data.sample_weight[fit_idx]
+            net.module.select_features(shadow_feature_mask(
+                data.X[fit_idx], data.y[fit_idx], weight, random_state=data.seed))
+        return net
+
     def _training_parts(self, y, seed):
         """``[(fit_rows, held_out_rows)]``: the validation split, or the cross-fit folds."""
         # Every member must train on at least 2 rows (BatchNorm needs batches of 2),
@@ -581,6 +611,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
             use_attention=self.use_attention,
             numerical_embedding=self.numerical_embedding,
             numerical_embedding_size=self.numerical_embedding_size,
+            feature_mask=self.feature_selection is not None,
         )
 
     def _build_criterion(self, n_classes):

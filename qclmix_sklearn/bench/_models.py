@@ -67,15 +67,22 @@ PORTFOLIO_VARIANTS = {
     "qclmix_portfolio_auto": {"portfolio": "imbalance", "decision_rule": "auto"},
 }
 
+#: Robustness to uninformative columns: each member reads only the columns that beat their
+#: shuffled copies on its own training rows.
+ROBUSTNESS_VARIANTS = {
+    "qclmix_feature_selection": {"feature_selection": "shadow"},
+}
+
 #: QCLMixClassifier parameters added after results were stored, with the values at which they
 #: compute exactly what the code before them computed (checked bit for bit by
 #: ``benchmarks/bit_identity.py``): a stored configuration without them is today's with them at
 #: these values, so a variant's settings hash leaves them out when all are at these values.
-ADDED_PARAMETERS = {"portfolio": None, "ensemble_selection": 25}
+ADDED_PARAMETERS = {"portfolio": None, "ensemble_selection": 25, "feature_selection": None}
 
 #: Every QCLMix variant: name -> QCLMixClassifier parameters; ``qclmix`` has the defaults.
 QCLMIX_VARIANTS = {"qclmix": {}, **PAPER_VARIANTS, **IMPROVEMENT_ABLATIONS, **LEVER_VARIANTS,
-                   **DEFAULT_LEVER_VARIANTS, **PORTFOLIO_VARIANTS}
+                   **DEFAULT_LEVER_VARIANTS, **PORTFOLIO_VARIANTS,
+                   **ROBUSTNESS_VARIANTS}
 
 
 def is_qclmix(name):

@@ -13,6 +13,7 @@ from ._models import (
     LEVER_VARIANTS,
     PAPER_VARIANTS,
     PORTFOLIO_VARIANTS,
+    ROBUSTNESS_VARIANTS,
 )
 
 PAPER_DATASETS = list_benchmarks()
@@ -264,11 +265,13 @@ SUITES["dev-wide"] = Suite(
         "sets disjoint from the paper's, the binary ones with the minority subsampled to 15 rows "
         "(name@min15) and every one with 10 and 50 noise columns (name@noise10, name@noise50), "
         "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the "
-        "paper's configuration and with the imbalance handling chosen per dataset in fit, the "
-        "4 modern peers and the 3 tuned peers"
+        "paper's configuration, with the imbalance handling chosen per dataset in fit and with "
+        "each member's columns selected against shuffled copies (feature_selection='shadow'), "
+        "the 4 modern peers and the 3 tuned peers"
     ),
     datasets=DEV_WIDE_DATASETS,
-    models=["qclmix", "qclmix_paper", *PORTFOLIO_VARIANTS, *PEERS, *TUNED_PEERS],
+    models=["qclmix", "qclmix_paper", *PORTFOLIO_VARIANTS, *ROBUSTNESS_VARIANTS, *PEERS,
+            *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),

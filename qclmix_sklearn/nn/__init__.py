@@ -8,10 +8,11 @@ computes (``affine_map``/``fold``, ``bound_step``; :mod:`._bounds`).
 
 from ._batch_norm import BatchNorm1d
 from ._feature_attention import FeatureSelfAttention
+from ._feature_mask import FeatureMask
 from ._linear import Linear
 from ._periodic_embedding import PeriodicEmbedding
 from ._qclmix_net import QCLMixNet
 from ._quantum_entanglement import QuantumEntanglement
 
-__all__ = ["BatchNorm1d", "FeatureSelfAttention", "Linear", "PeriodicEmbedding", "QCLMixNet",
+__all__ = ["BatchNorm1d", "FeatureMask", "FeatureSelfAttention", "Linear", "PeriodicEmbedding", "QCLMixNet",
            "QuantumEntanglement"]

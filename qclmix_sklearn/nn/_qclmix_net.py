@@ -1,9 +1,11 @@
 """The QCL-MixNet network (paper §3.2, SPEC §1)."""
 
+import numpy as np
 from torch import nn
 
 from ._batch_norm import BatchNorm1d
 from ._feature_attention import FeatureSelfAttention
+from ._feature_mask import FeatureMask
 from ._linear import Linear
 from ._members import forward_members
 from ._periodic_embedding import PeriodicEmbedding
@@ -44,6 +46,9 @@ class QCLMixNet(nn.Module):
         PBLD) after the attention; ``None`` (paper): none.
     numerical_embedding_size : int, default=4
         Values per feature k of the numerical embedding.
+    feature_mask : bool, default=False
+        Start with a :class:`FeatureMask` (all ones until :meth:`select_features`
+        sets it); False (paper): the layers take every column.
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class QCLMixNet(nn.Module):
         use_attention=True,
         numerical_embedding=None,
         numerical_embedding_size=4,
+        feature_mask=False,
     ):
         super().__init__()
         self.n_features = n_features
@@ -65,7 +71,9 @@ class QCLMixNet(nn.Module):
         def entangle(dim):
             return QuantumEntanglement(dim) if use_entanglement else nn.Identity()
 
-        layers = [
+        # Only when asked, as the embedding below: the paper's layer names stay.
+        layers = [FeatureMask(n_features)] if feature_mask else []
+        layers += [
             entangle(n_features),
             FeatureSelfAttention(n_features) if use_attention else nn.Identity(),
         ]
@@ -95,6 +103,20 @@ class QCLMixNet(nn.Module):
     def forward(self, x):
         representation = self.encoder(x)
         return self.classifier(representation), self.projection(representation)
+
+    def select_features(self, selected):
+        """Zero the input columns where ``selected`` is false (needs ``feature_mask=True``)."""
+        first = self.encoder[0]
+        if not isinstance(first, FeatureMask):
+            raise TypeError("select_features needs a network built with feature_mask=True.")
+        first.select(selected)
+
+    def selected_features(self):
+        """The columns the network reads (bool, shape (D,)): all without a mask."""
+        first = self.encoder[0]
+        if isinstance(first, FeatureMask):
+            return first.mask.cpu().numpy() > 0
+        return np.ones(self.n_features, dtype=bool)
 
     def logits(self, x):
         """The class logits alone: prediction skips the projection head."""
