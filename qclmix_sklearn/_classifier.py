@@ -54,8 +54,7 @@ IMBALANCE_PORTFOLIO = (
 # and all share the input scaling), and the ensemble's own settings.
 _FIXED_IN_PORTFOLIO = frozenset({
     "use_entanglement", "use_attention", "hidden_sizes", "numerical_embedding",
-    "numerical_embedding_size", "input_scaling", "feature_selection", "categorical_features",
-    "n_folds",
+    "numerical_embedding_size", "input_scaling", "categorical_features", "n_folds",
     "validation_fraction", "decision_rule", "member_training", "portfolio",
     "ensemble_selection", "random_state", "device", "n_threads", "verbose",
 })
@@ -209,7 +208,10 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         at the network's input. Selected on the member's training rows only,
         so its held-out rows stay out-of-fold. A remedy for uninformative
         columns, which a network cannot weigh down to zero by itself (weight
-        decay is L2). ``None`` (paper): every column.
+        decay is L2). ``None`` (paper): every column. As a ``portfolio`` entry
+        (``portfolio=[{}, {'feature_selection': 'shadow'}]``) the ensemble
+        selection chooses per data set between every column and the
+        selection, on the members' held-out predictions.
     numerical_embedding : {None, 'periodic'}, default=None
         ``'periodic'``: RealMLP-TD's periodic embedding (PBLD) of every feature
         after the attention, ``numerical_embedding_size`` learnt values per
@@ -313,8 +315,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
     input_scaler_ : RobustSmoothClipScaler or None
         The ``input_scaling`` learnt in ``fit``; None without it.
     selected_features_ : ndarray of bool, shape (n_members, n_columns) or None
-        With ``feature_selection``: the (encoded) columns each member of
-        ``nets_`` reads; None without it.
+        With ``feature_selection`` (here or in a ``portfolio`` entry): the
+        (encoded) columns each member of ``nets_`` reads; None without it.
 
     Examples
     --------
@@ -434,7 +436,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
                        if held else np.full(len(entries), 1 / len(entries)))
         self._keep_members(candidates, weights)
         self.selected_features_ = None
-        if self.feature_selection is not None:
+        if self._selects_features():
             self.selected_features_ = np.stack([net.module_.selected_features()
                                                 for net in self.nets_])
         self.class_offsets_ = np.zeros(len(self.classes_))
@@ -499,10 +501,12 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         ``{}`` is this estimator itself; another entry a copy with its
         parameters set, checked as ``fit`` checks them, and with its own
         weights (``class_weight``) and class prior (``logit_adjustment``).
+        The copy keeps the ``portfolio``, which shapes every member's network
+        alike (see :meth:`_selects_features`).
         """
         if not entry:
             return self, data._replace(seed=seed)
-        estimator = clone(self).set_params(portfolio=None, **entry)
+        estimator = clone(self).set_params(**entry)
         estimator._validate_params()
         estimator._check_rates()
         estimator.classes_ = self.classes_
@@ -611,8 +615,19 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
             use_attention=self.use_attention,
             numerical_embedding=self.numerical_embedding,
             numerical_embedding_size=self.numerical_embedding_size,
-            feature_mask=self.feature_selection is not None,
+            feature_mask=self._selects_features(),
         )
+
+    def _selects_features(self):
+        """Whether a member selects its columns (this configuration's or a portfolio entry's).
+
+        Then every member's network starts with a FeatureMask (all ones for a
+        member that reads every column): the members of all entries are
+        rebuilt from this estimator's parameters when loaded.
+        """
+        entries = self._portfolio_entries()
+        return any(entry.get("feature_selection", self.feature_selection) is not None
+                   for entry in entries)
 
     def _build_criterion(self, n_classes):
         offsets = None

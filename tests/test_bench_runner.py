@@ -472,7 +472,12 @@ def test_parameters_added_later_count_in_the_settings_hash_only_where_they_chang
     default = estimator_config("qclmix")
     # At the values where they compute what the code before them computed: left out,
     # so the rows stored before they existed keep their settings hash.
-    assert not set(ADDED_PARAMETERS) & set(default) and "hidden_sizes" in default
-    # One of them set: all of them count.
+    added = [set(addition) for addition in ADDED_PARAMETERS]
+    assert not set.union(*added) & set(default) and "hidden_sizes" in default
+    # One of an addition set: that addition and the earlier ones count, the later ones not
+    # (the portfolio's rows were stored before feature_selection existed).
     portfolio = estimator_config("qclmix_portfolio_auto")
     assert portfolio["portfolio"] == "imbalance" and portfolio["ensemble_selection"] == 25
+    assert "feature_selection" not in portfolio
+    selection = estimator_config("qclmix_feature_selection")
+    assert selection["feature_selection"] == "shadow" and selection["portfolio"] is None

@@ -107,6 +107,13 @@ def test_input_scaling_and_the_periodic_embedding_are_in_the_graph():
     assert_reproduces(model, X)
 
 
+def test_the_members_feature_masks_are_in_the_graph():
+    X, y = numeric_data(n_features=12)
+    model = QCLMixClassifier(feature_selection="shadow", **TINY).fit(X, y)
+    assert not model.selected_features_.all()  # some columns are masked
+    assert_reproduces(model, X)
+
+
 def mixed_frame(n=240, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)

@@ -247,6 +247,7 @@ def test_a_pytorch_metric_learning_loss_falls_back_to_sequential_fits(data, monk
     dict(group_size=16),  # grouped mixup partners and metric terms
     dict(class_balance=0.0, mixup_same_class=False, mixup=False),
     dict(loss_alpha=1.0, class_weight="balanced"),
+    dict(feature_selection="shadow"),  # each member's own input mask
 ])
 def test_stacked_fit_follows_the_sequential_fits_with_other_options(data, options):
     X, y = data

@@ -68,16 +68,20 @@ PORTFOLIO_VARIANTS = {
 }
 
 #: Robustness to uninformative columns: each member reads only the columns that beat their
-#: shuffled copies on its own training rows.
+#: shuffled copies on its own training rows; always, or where ensemble selection on the held-out
+#: predictions prefers it to every column (a portfolio of the two).
 ROBUSTNESS_VARIANTS = {
     "qclmix_feature_selection": {"feature_selection": "shadow"},
+    "qclmix_selection_portfolio": {"portfolio": [{}, {"feature_selection": "shadow"}]},
 }
 
-#: QCLMixClassifier parameters added after results were stored, with the values at which they
-#: compute exactly what the code before them computed (checked bit for bit by
-#: ``benchmarks/bit_identity.py``): a stored configuration without them is today's with them at
-#: these values, so a variant's settings hash leaves them out when all are at these values.
-ADDED_PARAMETERS = {"portfolio": None, "ensemble_selection": 25, "feature_selection": None}
+#: QCLMixClassifier parameters added after results were stored, one dict per addition, oldest
+#: first, with the values at which they compute exactly what the code before them computed
+#: (checked bit for bit by ``benchmarks/bit_identity.py``): a stored configuration without them
+#: is today's with them at these values, so a variant's settings hash leaves out an addition
+#: when it and every later one are at these values (a row stored with one addition set keeps
+#: its hash when a later addition comes).
+ADDED_PARAMETERS = [{"portfolio": None, "ensemble_selection": 25}, {"feature_selection": None}]
 
 #: Every QCLMix variant: name -> QCLMixClassifier parameters; ``qclmix`` has the defaults.
 QCLMIX_VARIANTS = {"qclmix": {}, **PAPER_VARIANTS, **IMPROVEMENT_ABLATIONS, **LEVER_VARIANTS,

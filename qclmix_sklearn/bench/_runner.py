@@ -159,8 +159,10 @@ def _configure(suite, model, seed, protocol_options, make_model):
         # are not taken for this configuration's. The parameters added later count only where
         # one changes the computation (see ADDED_PARAMETERS).
         params = {k: v for k, v in estimator.get_params().items() if k != "random_state"}
-        if all(k in params and params[k] == v for k, v in ADDED_PARAMETERS.items()):
-            params = {k: v for k, v in params.items() if k not in ADDED_PARAMETERS}
+        for added in reversed(ADDED_PARAMETERS):
+            if not all(k in params and params[k] == v for k, v in added.items()):
+                break
+            params = {k: v for k, v in params.items() if k not in added}
         config["estimator"] = params
     pipeline, pipeline_grid = wrap(estimator, grid)
     return pipeline, pipeline_grid, config

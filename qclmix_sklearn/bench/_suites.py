@@ -267,6 +267,7 @@ SUITES["dev-wide"] = Suite(
         "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the "
         "paper's configuration, with the imbalance handling chosen per dataset in fit and with "
         "each member's columns selected against shuffled copies (feature_selection='shadow'), "
+        "always or where ensemble selection prefers it, "
         "the 4 modern peers and the 3 tuned peers"
     ),
     datasets=DEV_WIDE_DATASETS,
