@@ -118,6 +118,13 @@ def test_fit_seconds_are_the_mean_over_the_datasets_asked_for():
     assert decide.fit_seconds(results, "a", ["d0", "d1"]) == pytest.approx(14 / 3)
 
 
+def test_a_pattern_keeps_the_datasets_it_matches_in_full():
+    results = pd.DataFrame({"dataset": ["a", "a@noise10", "a@noise50", "b@min15", "ba"]})
+    assert list(decide.matching_datasets(results, "[^@]*")["dataset"]) == ["a", "ba"]
+    assert list(decide.matching_datasets(results, ".*@noise50")["dataset"]) == ["a@noise50"]
+    assert decide.matching_datasets(results, "b").empty  # in full, not a prefix
+
+
 def test_noise_drop_pairs_each_noisy_dataset_with_its_base():
     spec = importlib.util.spec_from_file_location(
         "noise_drop", Path(__file__).parents[1] / "benchmarks" / "dev" / "noise_drop.py")

@@ -115,6 +115,11 @@ def decide(results, reference, variants, peers=PEER_MODELS):
     return rows
 
 
+def matching_datasets(results, pattern):
+    """The rows of the datasets whose names match the regular expression ``pattern`` in full."""
+    return results[results["dataset"].str.fullmatch(pattern)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="benchmarks/results/dev.sqlite")
@@ -127,8 +132,13 @@ def main(argv=None):
     parser.add_argument("--cost", action="store_true",
                         help="add the mean fit seconds per job, reference → variant, on the same "
                              "datasets (comparable only for jobs run under the same load)")
+    parser.add_argument("--datasets",
+                        help="a regular expression: only the datasets whose names match it in "
+                             "full (e.g. '.*@noise50'; '[^@]*': none of the variants)")
     args = parser.parse_args(argv)
     results = read_successes(args.db, args.protocol, finished=not args.running)
+    if args.datasets:
+        results = matching_datasets(results, args.datasets)
     variants = (args.models.split(",") if args.models else sorted(
         m for m in results["model"].unique() if m.startswith("qclmix_")))
     header = ["variant", "datasets", f"mean Δ vs {args.reference}", "SE", "W/T/L", "verdict",
