@@ -1,6 +1,8 @@
 """feature_selection='shadow': each member reads the columns that beat their shuffled copies."""
 
+import importlib.util
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +145,18 @@ def test_a_portfolio_chooses_between_every_column_and_the_selection(fitted):
     assert not model.selected_features_[entries == 1].all(axis=1).any()
     restored = pickle.loads(pickle.dumps(model))  # every member rebuilt alike
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_the_dev_scripts_shares_of_real_and_noise_columns_kept():
+    spec = importlib.util.spec_from_file_location(
+        "shadow_rule", Path(__file__).parents[1] / "benchmarks" / "dev" / "shadow_rule.py")
+    shadow_rule = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shadow_rule)
+    X, y = signal_and_noise(interaction=False)
+    shares = shadow_rule.kept_shares(X, y, n_noise=X.shape[1] - N_SIGNAL)
+    # The rule in use keeps every real column here; a stricter one never keeps more.
+    assert shares[(0.9, 3)][0] == 1.0
+    for (quantile, needed), (real, noise) in shares.items():
+        stricter = shares[(1.0, needed)]
+        assert stricter[0] <= real and stricter[1] <= noise
+        assert shares[(quantile, 5)][1] <= noise

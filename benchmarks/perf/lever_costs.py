@@ -1,6 +1,7 @@
 """Fit time per epoch of each lever variant (issue 13) against the defaults, on 1000 x 16 rows.
 
-The variants are those of ``LEVER_VARIANTS`` (qclmix_sklearn/bench/_models.py).
+The variants are those of ``LEVER_VARIANTS`` (qclmix_sklearn/bench/_models.py), or
+of another table there (``--variants ROBUSTNESS_VARIANTS``).
 They are timed in turns, in one process: every round fits the defaults, each
 variant once, then the defaults again, and a variant's ratio in that round is
 its time over the mean of the two default fits around it, so that a busy
@@ -11,6 +12,7 @@ ratio, with the ratio's lowest and highest value. One torch thread.
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/perf/lever_costs.py --rounds 7 --epochs 5
+    OMP_NUM_THREADS=1 python benchmarks/perf/lever_costs.py --variants ROBUSTNESS_VARIANTS --rounds 3 --epochs 100
 """
 
 import argparse
@@ -21,7 +23,7 @@ from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 
 from qclmix_sklearn import QCLMixClassifier
-from qclmix_sklearn.bench._models import LEVER_VARIANTS
+from qclmix_sklearn.bench import _models
 
 
 def main():
@@ -29,7 +31,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--member-training", default="stacked")
+    parser.add_argument("--variants", default="LEVER_VARIANTS",
+                        help="a table of variants in qclmix_sklearn/bench/_models.py")
     args = parser.parse_args()
+    variants = getattr(_models, args.variants)
     X, y = make_classification(n_samples=1000, n_features=16, n_informative=8, n_classes=3,
                                weights=[0.7, 0.2, 0.1], random_state=0)
     X = StandardScaler().fit_transform(X).astype(np.float32)
@@ -41,11 +46,11 @@ def main():
         model.fit(X, y)
         return (time.perf_counter() - start) / args.epochs
 
-    seconds = {name: [] for name in ["qclmix", *LEVER_VARIANTS]}
-    ratios = {name: [] for name in LEVER_VARIANTS}
+    seconds = {name: [] for name in ["qclmix", *variants]}
+    ratios = {name: [] for name in variants}
     for _ in range(args.rounds):
         before = per_epoch({})
-        times = {name: per_epoch(params) for name, params in LEVER_VARIANTS.items()}
+        times = {name: per_epoch(params) for name, params in variants.items()}
         after = per_epoch({})
         seconds["qclmix"] += [before, after]
         for name, t in times.items():
