@@ -85,8 +85,7 @@ ADDED_PARAMETERS = [{"portfolio": None, "ensemble_selection": 25}, {"feature_sel
 
 #: Every QCLMix variant: name -> QCLMixClassifier parameters; ``qclmix`` has the defaults.
 QCLMIX_VARIANTS = {"qclmix": {}, **PAPER_VARIANTS, **IMPROVEMENT_ABLATIONS, **LEVER_VARIANTS,
-                   **DEFAULT_LEVER_VARIANTS, **PORTFOLIO_VARIANTS,
-                   **ROBUSTNESS_VARIANTS}
+                   **DEFAULT_LEVER_VARIANTS, **PORTFOLIO_VARIANTS, **ROBUSTNESS_VARIANTS}
 
 
 def is_qclmix(name):

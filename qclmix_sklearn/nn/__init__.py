@@ -14,5 +14,5 @@ from ._periodic_embedding import PeriodicEmbedding
 from ._qclmix_net import QCLMixNet
 from ._quantum_entanglement import QuantumEntanglement
 
-__all__ = ["BatchNorm1d", "FeatureMask", "FeatureSelfAttention", "Linear", "PeriodicEmbedding", "QCLMixNet",
-           "QuantumEntanglement"]
+__all__ = ["BatchNorm1d", "FeatureMask", "FeatureSelfAttention", "Linear", "PeriodicEmbedding",
+           "QCLMixNet", "QuantumEntanglement"]
