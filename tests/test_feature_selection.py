@@ -147,6 +147,18 @@ def test_a_portfolio_chooses_between_every_column_and_the_selection(fitted):
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
 
 
+def test_a_selecting_portfolio_survives_skops(fitted, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from qclmix_sklearn import skops_trusted_types
+
+    _, X, y = fitted
+    model = QCLMixClassifier(portfolio=[{}, {"feature_selection": "shadow"}], **FAST).fit(X, y)
+    sio.dump(model, tmp_path / "model.skops")
+    restored = sio.load(tmp_path / "model.skops", trusted=skops_trusted_types())
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(restored.selected_features_, model.selected_features_)
+
+
 def test_the_dev_scripts_shares_of_real_and_noise_columns_kept():
     spec = importlib.util.spec_from_file_location(
         "shadow_rule", Path(__file__).parents[1] / "benchmarks" / "dev" / "shadow_rule.py")
