@@ -1,8 +1,9 @@
-"""Whether a change of the code changes any fit: 48 configurations' predictions, bit for bit.
+"""Whether a change of the code changes any fit: 52 configurations' predictions, bit for bit.
 
-Fits QCLMixClassifier in 11 configurations (defaults, the paper's, robust scaling, a
+Fits QCLMixClassifier in 13 configurations (defaults, the paper's, robust scaling, a
 pytorch-metric-learning loss and miner, a pair miner, a DataFrame with a string column and a
-NaN, class weights, tuned offsets, a single network, binary) and 13 baselines (the deep, GNN
+NaN, class weights, tuned offsets, a single network, binary, the column selection always and
+in a portfolio) and 13 baselines (the deep, GNN
 and ML ones and three peers) on small synthetic data, and saves or compares their
 ``predict_proba`` (``predict`` where there is none) with ``np.array_equal``. Run it from the
 root of each checkout to compare (it imports the package found there)::
@@ -55,6 +56,8 @@ cases = {
     "tuned_bal": (dict(decision_rule="tuned", class_weight="balanced"), X2, y2),
     "single": (dict(n_folds=None), X2, y2),
     "binary": (dict(), Xb, yb),
+    "selection": (dict(feature_selection="shadow"), X2, y2),
+    "selection_portfolio": (dict(portfolio=[{}, {"feature_selection": "shadow"}]), X2, y2),
 }
 for name, (params, data, target) in cases.items():
     m = QCLMixClassifier(**{**params, "max_epochs": 4, "random_state": 0}).fit(data, target)
