@@ -34,7 +34,7 @@ def test_the_informative_columns_are_kept_and_most_noise_dropped():
     assert mask[N_SIGNAL:].mean() <= 0.2
 
 
-def test_the_selection_is_reproducible_and_follows_its_seed_and_weights():
+def test_the_selection_is_reproducible_and_honours_row_weights():
     X, y = signal_and_noise(n=200)
     first = shadow_feature_mask(X, y, random_state=3)
     np.testing.assert_array_equal(first, shadow_feature_mask(X, y, random_state=3))
