@@ -555,9 +555,10 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
     def _unfitted_net(self, data, fit_idx, valid_idx):
         net = super()._unfitted_net(data, fit_idx, valid_idx)
         if self.feature_selection is not None:
-            weight = None if data.sample_weight is None else data.sample_weight[fit_idx]
+            # The fitting rows' weights, as the loss sees them.
             net.module.select_features(shadow_feature_mask(
-                data.X[fit_idx], data.y[fit_idx], weight, random_state=data.seed))
+                data.X[fit_idx], data.y[fit_idx], net.training_plan_.row_weight,
+                random_state=data.seed))
         return net
 
     def _training_parts(self, y, seed):

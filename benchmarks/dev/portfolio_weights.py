@@ -13,12 +13,11 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
-from sklearn.preprocessing import LabelEncoder
 
 from qclmix_sklearn._classifier import IMBALANCE_PORTFOLIO
 from qclmix_sklearn.bench._models import make_model
 from qclmix_sklearn.bench._protocols import splits
-from qclmix_sklearn.bench._runner import _configure
+from qclmix_sklearn.bench._runner import _configure, job_data
 from qclmix_sklearn.bench._store import read_successes
 from qclmix_sklearn.bench._suites import get_suite
 
@@ -43,9 +42,7 @@ def main(argv=None):
     rows = []
     for name in datasets:
         bunch = suite.load_dataset(name, data_home=args.data_home)
-        # As the runner prepares a job's data.
-        X = np.asarray(bunch.data, dtype=np.float64)
-        y = LabelEncoder().fit_transform(np.asarray(bunch.target))
+        X, y, _ = job_data(bunch)
         for fold, seed, train, test in splits("cv", y, n_splits=suite.n_splits, seeds=seeds):
             if fold not in folds:
                 continue

@@ -17,6 +17,7 @@ import pandas as pd
 
 from qclmix_sklearn.bench._models import wrap
 from qclmix_sklearn.bench._protocols import splits
+from qclmix_sklearn.bench._runner import job_data
 from qclmix_sklearn.bench._suites import get_suite
 from qclmix_sklearn.datasets._variants import split_variant
 from qclmix_sklearn.preprocessing._shadow_selection import N_ROUNDS, shadow_votes
@@ -40,14 +41,12 @@ def main(argv=None):
     suite = get_suite("dev-wide")
     rows = {}
     for name in suite.datasets:
-        n_noise = split_variant(name)[2] if split_variant(name)[1] == "noise" else None
-        if n_noise is None:
+        _, kind, n_noise = split_variant(name)
+        if kind != "noise":
             continue
-        bunch = suite.load_dataset(name, data_home=args.data_home)
-        X, y = bunch.data, pd.factorize(np.asarray(bunch.target))[0]
+        X, y, _ = job_data(suite.load_dataset(name, data_home=args.data_home))
         _, _, train, _ = splits(suite.protocol, y, n_splits=suite.n_splits, seeds=(0,))[0]
-        preprocess = wrap(None)[0][:-1]
-        X_train = preprocess.fit_transform(X.iloc[train] if hasattr(X, "iloc") else X[train])
+        X_train = wrap(None)[0][:-1].fit_transform(X[train])  # the job's imputation and scaling
         shares = kept_shares(np.asarray(X_train, dtype=np.float32), y[train], n_noise)
         rows[name] = {f"q{q:g} >= {k}: {kind}": share[i] for (q, k), share in shares.items()
                       for i, kind in enumerate(("real", "noise"))}

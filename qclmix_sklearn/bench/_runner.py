@@ -90,6 +90,13 @@ def _set_known_params(estimator, params):
     return used
 
 
+def job_data(bunch):
+    """What every job of a loaded dataset trains on: ``(float64 X, y encoded 0..C-1, classes)``."""
+    encoder = LabelEncoder()
+    y = encoder.fit_transform(np.asarray(bunch.target))
+    return np.asarray(bunch.data, dtype=np.float64), y, encoder.classes_
+
+
 def _data_key(X, y):
     """A digest of a dataset: job hosts keep the datasets they were sent under it."""
     digest = hashlib.sha256(X.tobytes())
@@ -261,12 +268,10 @@ def build_jobs(
                 suite, protocol, dataset, models, exc, protocol_options, make_model
             )
             continue
-        X = np.asarray(bunch.data, dtype=np.float64)
-        encoder = LabelEncoder()
-        y = encoder.fit_transform(np.asarray(bunch.target))
+        X, y, classes = job_data(bunch)
         data_key = _data_key(X, y)
         if store is not None:
-            store.add_dataset(dataset, classes=encoder.classes_, **_dataset_info(bunch, y))
+            store.add_dataset(dataset, classes=classes, **_dataset_info(bunch, y))
         try:
             parts = splits(
                 protocol,

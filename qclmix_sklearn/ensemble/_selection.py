@@ -14,11 +14,11 @@ def ensemble_selection(oof_proba, y, n_rounds, sample_weight=None):
     whose addition gives the running average the best macro-F1 (argmax of the
     averaged probabilities, every class counted) on the out-of-fold rows;
     among equal macro-F1 the lowest log-loss, then the earlier candidate. A
-    candidate's weight is the share of rounds that added it. This is how AutoGluon and TabArena combine their
-    models (Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble selection
-    from libraries of models", ICML 2004); adding with replacement lets a
-    round weigh a candidate up instead of diluting the ensemble with a worse
-    one.
+    candidate's weight is the share of rounds that added it. This is how
+    AutoGluon and TabArena combine their models (Caruana, Niculescu-Mizil,
+    Crew and Ksikes, "Ensemble selection from libraries of models", ICML
+    2004); adding with replacement lets a round weigh a candidate up instead
+    of diluting the ensemble with a worse one.
 
     Parameters
     ----------
