@@ -1,5 +1,6 @@
 """Ensemble members trained together (member_training='stacked') are k separate fits."""
 
+import copy
 import pickle
 
 import numpy as np
@@ -82,9 +83,16 @@ def test_each_members_loss_and_gradients_are_those_of_the_separate_member(member
         for name, p in criterion.named_parameters():
             torch.testing.assert_close(stack.criterion_params[name].grad[i], p.grad,
                                        rtol=1e-4, atol=1e-5)
-        state, _ = stack.state_dicts(i)
+        state = _member_state(stack, module, i)
         for name, b in module.named_buffers():  # BatchNorm's running statistics
             torch.testing.assert_close(state[name], b, rtol=1e-5, atol=1e-6)
+
+
+def _member_state(stack, module, i):
+    """Member i's weights and buffers, loaded into a copy of one of the modules."""
+    copied = copy.deepcopy(module)
+    stack.load_member(i, copied)
+    return copied.state_dict()
 
 
 @pytest.mark.parametrize("members, native", [
@@ -96,15 +104,15 @@ def test_networks_with_a_member_form_run_natively_and_others_through_vmap(member
 def test_a_subset_of_members_steps_without_touching_the_others():
     modules, criteria = _qclmix_members(3)
     stack = StackedMembers(modules, criteria)
-    before = [stack.state_dicts(i)[0] for i in range(3)]
+    before = [_member_state(stack, modules[0], i) for i in range(3)]
     X, y = torch.randn(2, 16, 6), torch.randint(0, 3, (2, 16))
     stack.losses(X, y, members=[0, 2]).sum().backward()
     assert all(leaf.grad[1].abs().max() == 0 for leaf in stack.leaves)
     assert all(leaf.grad[0].abs().max() > 0 for leaf in stack.leaves)
-    untouched = stack.state_dicts(1)[0]
+    untouched = _member_state(stack, modules[0], 1)
     for name in before[1]:
         torch.testing.assert_close(untouched[name], before[1][name], rtol=0, atol=0)
-    moved = stack.state_dicts(2)[0]["encoder.2.1.running_mean"]
+    moved = _member_state(stack, modules[0], 2)["encoder.2.1.running_mean"]
     assert not torch.equal(moved, before[2]["encoder.2.1.running_mean"])
 
 
@@ -193,6 +201,12 @@ def test_stacked_fit_follows_the_sequential_fits(n_samples):
     stacked = QCLMixClassifier(member_training="stacked", **params).fit(X, y)
     np.testing.assert_array_equal(stacked.n_iter_, sequential.n_iter_)
     for mine, theirs in zip(stacked.nets_, sequential.nets_):
+        # the same records: each member net's own callbacks wrote them
+        assert mine.history[-1].keys() == theirs.history[-1].keys()
+        assert [b.keys() for b in mine.history[-1, "batches"]] == [
+            b.keys() for b in theirs.history[-1, "batches"]]
+        np.testing.assert_array_equal(mine.history[-1, "batches", :, "event_lr"],
+                                      theirs.history[-1, "batches", :, "event_lr"])
         for key in ("train_batch_size", "valid_batch_size", "train_loss"):
             a = [v for epoch in mine.history for v in
                  [b[key] for b in epoch["batches"] if key in b]]

@@ -24,6 +24,15 @@ def weighted_macro_f1_scorer(sample_weight):
     return scorer
 
 
+def check_finite_loss(value, epoch):
+    """Raise ``FloatingPointError`` if the training loss ``value`` of ``epoch`` is NaN or inf."""
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"The training loss became non-finite ({value}) in epoch {epoch}; "
+            "lower the learning rate (lr, max_lr) or check the input scale."
+        )
+
+
 class NonFiniteLossGuard(Callback):
     """Stop training with a clear error as soon as a batch loss is NaN or inf.
 
@@ -36,10 +45,4 @@ class NonFiniteLossGuard(Callback):
             return
         # skorch has already copied the loss to the host for its history:
         # reading it there costs no extra device synchronisation.
-        value = net.history[-1, "batches", -1, "train_loss"]
-        if not math.isfinite(value):
-            epoch = len(net.history)
-            raise FloatingPointError(
-                f"The training loss became non-finite ({value}) in epoch {epoch}; "
-                "lower the learning rate (lr, max_lr) or check the input scale."
-            )
+        check_finite_loss(net.history[-1, "batches", -1, "train_loss"], len(net.history))

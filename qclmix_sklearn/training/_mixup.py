@@ -54,6 +54,7 @@ def _mix(X, features, n_neighbors, uniform, lam, group_size=None, labels=None):
     else:
         # Partners within consecutive groups of rows, a smaller last group apart.
         n_grouped = n // group_size * group_size
+
         def grouped(t):
             return None if t is None else t[:n_grouped].unflatten(0, (-1, group_size))
 

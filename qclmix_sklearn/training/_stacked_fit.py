@@ -8,12 +8,15 @@ optimizer step (:class:`StackedAdamW`) per training step. skorch's own
 whose callback starts and ends each member's epoch. What stays each member's
 own is what a separate fit has: its training rows, batch order (its own
 generator), mixup draws (its own
-:class:`~qclmix_sklearn.training._mixup.KNNMixup` random stream),
-learning-rate schedule, held-out macro-F1, best epoch and early stopping.
-Members whose epochs have fewer batches, or whose training stopped early,
-simply sit out the remaining steps. At the end every net's module holds its
-member's kept weights and its history the epochs it ran, as if it had been
-fitted alone.
+:class:`~qclmix_sklearn.training._mixup.KNNMixup` random stream) and
+learning-rate schedule; members whose epochs have fewer batches, or whose
+training stopped early, simply sit out the remaining steps. Everything else
+is each member net's own skorch machinery, notified as its own ``fit_loop``
+would notify it: its history, validation epoch (``run_single_epoch``),
+macro-F1 scoring, early stopping with its best weights, epoch timer and the
+non-finite-loss guard's check; its LRScheduler's scheduler gives the rates. At
+the end every net's module holds its member's kept weights and its history
+the epochs it ran, as if it had been fitted alone.
 
 Each member trains as its net's
 :class:`~qclmix_sklearn.training._training_plan.TrainingPlan` says, the plan
@@ -22,26 +25,18 @@ reproduces are stacked (see :func:`can_stack`): a pytorch-metric-learning
 loss, a progress bar or the epoch log fall back to separate fits.
 """
 
-import time
-
-import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
-from skorch.history import History
+from skorch.callbacks import Callback, LRScheduler
 from torch import nn
-from torch.nn import functional as F
 
-from .._estimator._torch_base import VALID_BATCH
-from .._metrics import macro_f1
+from ._callbacks import check_finite_loss
 from ._captured_step import CapturedStep
 from ._mixup import KNNMixup, mix_batches, next_draws
 from ._stacked_members import StackedAdamW, StackedMembers
 from ._tensor_batches import epoch_order
 
 __all__ = ["can_stack", "fit_stacked"]
-
-_VALID_CHUNK = VALID_BATCH  # validation rows per forward pass, as in separate fits
 
 
 def can_stack(nets):
@@ -67,55 +62,88 @@ def can_stack(nets):
 
 
 class _Member:
-    """One member's own training state: rows, batch order, schedule, checkpoint."""
+    """One member's own training state: rows, batch order, rates, and its net's callbacks."""
 
-    def __init__(self, index, net, fit_rows, valid_rows, device):
+    def __init__(self, index, net, fit_rows, device):
         plan = net.training_plan_
         self.index = index  # position among the stacked members
         self.net = net
         self.plan = plan
         self.fit_rows = torch.as_tensor(fit_rows, device=device)
-        self.valid_rows = valid_rows
         self.batch_size = plan.batch_size
         self.draw_weight = None if plan.draw_weight is None else torch.as_tensor(
             plan.draw_weight, dtype=torch.float64)
         n = len(fit_rows)
         self.n_batches = n // self.batch_size if plan.drop_last else -(-n // self.batch_size)
         self.mixup = plan.mixup
-        self.schedule = self._schedule(plan)
-        self.best_score, self.misses, self.best_epoch, self.best_state = -np.inf, 0, None, None
         self.running = True
-        self.history = History()
-
-    @staticmethod
-    def _schedule(plan):
-        """A scheduler on a stand-in optimizer: the member's lr and beta1 at every step."""
-        stand_in = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=plan.lr)
-        if plan.one_cycle is None:
-            return stand_in, None
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(stand_in, **plan.one_cycle)
-        stand_in.step()  # a no-op (no gradient): the scheduler then sees a stepped optimizer
-        return stand_in, scheduler
+        # What the net's callbacks get at each epoch's start and end, as from
+        # its own fit_loop. Of the training data they read the length only
+        # (kNN mixup's draws): the member's row indices stand for it.
+        dataset_valid = net.train_split(None)[1]  # the net's predefined split
+        self.epoch_kwargs = {"dataset_train": self.fit_rows, "dataset_valid": dataset_valid}
+        self.valid_batches = net.get_iterator(dataset_valid)
+        net.notify("on_train_begin", X=self.fit_rows, y=None)
+        self.schedule = next((callback for _, callback in net.callbacks_
+                              if isinstance(callback, LRScheduler)), None)
+        if self.schedule is not None:
+            # The net's optimizer never trains (StackedAdamW does): a step
+            # without gradients, a no-op, tells its scheduler it may step.
+            net.optimizer_.step()
 
     def epoch_schedule(self):
         """``[(lr, beta1)]`` of each of the member's steps in the coming epoch.
 
-        The schedule is stepped through the whole epoch at its start (a
-        member runs all its batches of an epoch), so that a step reads its
-        rate from this table instead of the scheduler.
+        The net's scheduler is stepped through the whole epoch at its start
+        (a member runs all its batches of an epoch), as its LRScheduler
+        callback would step it after each batch, so that a step reads its
+        rate from this table.
         """
-        group = self.schedule[0].param_groups[0]
+        group = self.net.optimizer_.param_groups[0]
         table = []
         for _ in range(self.n_batches):
             table.append((group["lr"], group["betas"][0]))
-            if self.schedule[1] is not None:
-                self.schedule[1].step()
+            if self.schedule is not None:
+                self.schedule.lr_scheduler_.step()
         return table
 
     def epoch_order(self):
         """The member's rows in its epoch's order, as its ``TensorBatches`` would visit them."""
         order = epoch_order(len(self.fit_rows), self.plan.generator, self.draw_weight)
         return self.fit_rows[order.to(self.fit_rows.device)]
+
+    def begin_epoch(self):
+        """Start the net's epoch (its history, timer, mixup draws); order and rate its steps."""
+        self.net.notify("on_epoch_begin", **self.epoch_kwargs)
+        self.order = self.epoch_order()
+        self.rates = self.epoch_schedule()
+        self.losses = []
+
+    def end_epoch(self, stack):
+        """Record the epoch's batches; validate, score, checkpoint and maybe stop the member.
+
+        The training batches are recorded as skorch's ``run_single_epoch``
+        and LRScheduler record them; the rest is the net's own: its validation epoch on the
+        member's current weights, then its ``on_epoch_end`` callbacks, whose
+        early stopping ends the member's training.
+        """
+        net = self.net
+        for (value, size), (lr, _) in zip(self.losses, self.rates):
+            net.history.new_batch()
+            net.history.record_batch("train_loss", value)
+            net.history.record_batch("train_batch_size", size)
+            if self.schedule is not None and self.schedule.event_name is not None:
+                net.history.record_batch(self.schedule.event_name, lr)
+        net.history.record("train_batch_count", len(self.losses))
+        stack.load_member(self.index, net.module_)
+        net.run_single_epoch(self.valid_batches, training=False, prefix="valid",
+                             step_fn=net.validation_step)
+        try:
+            net.notify("on_epoch_end", **self.epoch_kwargs)
+        except KeyboardInterrupt:  # how skorch's EarlyStopping ends a fit
+            self.running = False
+        if len(net.history) == self.plan.max_epochs:
+            self.running = False
 
 
 def fit_stacked(nets, data, parts, capture=None):
@@ -152,8 +180,8 @@ class _StackedTraining:
             sample_weight, dtype=torch.float32).to(self.device)
         # The fitting rows' weights reach the loss through w_all (the plans'
         # row weights are their slices).
-        self.members = [_Member(i, net, fit, valid, self.device)
-                        for i, (net, (fit, valid)) in enumerate(zip(nets, parts))]
+        self.members = [_Member(i, net, fit, self.device)
+                        for i, (net, (fit, _)) in enumerate(zip(nets, parts))]
         self.stack = StackedMembers([net.module_ for net in nets],
                                     [net.criterion_ for net in nets])
         self.optimizer = StackedAdamW(self.stack.flat, self.stack.leaves,
@@ -164,17 +192,10 @@ class _StackedTraining:
                                          self.y_all, self.w_all, graph=capture != "eager")
         self.max_epochs = nets[0].training_plan_.max_epochs
 
-    def begin_epoch(self, epoch):
+    def begin_epoch(self):
         self.running = [m for m in self.members if m.running]
-        self.start = time.time()
         for m in self.running:
-            m.history.new_epoch()
-            m.history.record("epoch", epoch)
-            m.order = m.epoch_order()
-            if m.mixup is not None:
-                m.mixup.start_epoch(len(m.fit_rows), self.device)
-            m.rates = m.epoch_schedule()
-            m.losses = []
+            m.begin_epoch()
         if self.captured is not None:
             self.captured.new_epoch(self.members)
         # The steps' losses stay on the device until the epoch ends: one host
@@ -206,20 +227,21 @@ class _StackedTraining:
         """Record, score and checkpoint the epoch of every member; whether any still trains."""
         _record_losses(self.step_losses)
         for m in self.running:
-            _end_epoch(self.stack, m.index, m, self.X_all, self.y_all, time.time() - self.start)
+            m.end_epoch(self.stack)
         return any(m.running for m in self.members)
 
     def write_back(self):
-        """Each net: its member's best (else last) weights, its criterion and its history."""
-        for i, m in enumerate(self.members):
-            if m.best_state is not None and m.best_epoch != len(m.history):
-                self.stack.load_module_state(i, m.best_state)
-            module_state, criterion_state = self.stack.state_dicts(i)
-            m.net.module_.load_state_dict(module_state)
+        """Each net: its member's criterion; its best (else last) weights, as its own fit ends.
+
+        The net's module holds the member's last weights (loaded for its last
+        validation); its EarlyStopping, notified that training ended, puts
+        back those of its best epoch.
+        """
+        for m in self.members:
             with torch.no_grad():
-                for name, value in criterion_state.items():
+                for name, value in self.stack.criterion_state(m.index).items():
                     m.net.criterion_.get_parameter(name).copy_(value)
-            m.net.history = m.history
+            m.net.notify("on_train_end", X=m.fit_rows, y=None)
 
 
 class _Step:
@@ -249,7 +271,7 @@ class _MemberEpochs(Callback):
         self.training = training
 
     def on_epoch_begin(self, net, **kwargs):
-        self.training.begin_epoch(len(net.history))
+        self.training.begin_epoch()
 
     def on_epoch_end(self, net, **kwargs):
         if not self.training.end_epoch():
@@ -268,7 +290,7 @@ class StackedNet(NeuralNet):
     and optimizer (:class:`StackedAdamW`) live in the training state its hooks
     share (``_StackedTraining``): ``train_step`` runs one step of the
     members, and a callback each epoch's start (orders, mixup draws, rates)
-    and end (losses, held-out macro-F1, best epoch, early stopping).
+    and end (losses, then each member net's validation and callbacks).
     """
 
     @classmethod
@@ -332,64 +354,10 @@ def _record_losses(step_losses):
             value = values[position]
             position += 1
             m.losses.append((value, size))
-            if not np.isfinite(value):
-                raise FloatingPointError(
-                    f"The training loss became non-finite ({value}) in epoch "
-                    f"{len(m.history)}; lower the learning rate (lr, max_lr) or check "
-                    "the input scale.")
+            check_finite_loss(value, len(m.net.history))
 
 
 def _mixed(stack, group, index, X, y):
     """The kNN mixes of the group's batches, each with its member's draws and settings."""
     uniform, lam = next_draws(group, X.shape[1], X.device)
     return mix_batches(stack, group[0].mixup, index, X, y, uniform, lam)
-
-
-def _end_epoch(stack, i, m, X_all, y_all, duration):
-    """Record the epoch in the member's history; score, checkpoint and maybe stop it."""
-    history = m.history
-    for value, size in m.losses:
-        history.new_batch()
-        history.record_batch("train_loss", value)
-        history.record_batch("train_batch_size", size)
-    history.record("train_batch_count", len(m.losses))
-    values, sizes = zip(*m.losses)
-    history.record("train_loss", float(np.average(values, weights=sizes)))
-    valid = torch.as_tensor(m.valid_rows, device=X_all.device)
-    logits = torch.cat([
-        _member_logits(stack, i, X_all[valid[a:a + _VALID_CHUNK]])
-        for a in range(0, len(valid), _VALID_CHUNK)])
-    y_valid = y_all[valid]
-    losses = []
-    for a in range(0, len(valid), _VALID_CHUNK):
-        history.new_batch()
-        part = slice(a, a + _VALID_CHUNK)
-        losses.append(float(F.cross_entropy(logits[part], y_valid[part])))
-        history.record_batch("valid_loss", losses[-1])
-        history.record_batch("valid_batch_size", len(y_valid[part]))
-    batch_sizes = [len(y_valid[a:a + _VALID_CHUNK]) for a in range(0, len(valid), _VALID_CHUNK)]
-    history.record("valid_batch_count", len(batch_sizes))
-    history.record("valid_loss", float(np.average(losses, weights=batch_sizes)))
-    score = macro_f1(y_valid.cpu().numpy(), logits.argmax(dim=1).cpu().numpy(),
-                     m.plan.valid_weight)
-    history.record("valid_f1", score)
-    improved = score > m.best_score
-    history.record("valid_f1_best", bool(improved))
-    history.record("dur", duration)
-    if improved:
-        m.best_score, m.misses, m.best_epoch = score, 0, len(history)
-        m.best_state = stack.module_state(i)
-    else:
-        m.misses += 1
-    if m.plan.patience is not None and m.misses == m.plan.patience:
-        m.running = False
-    if len(history) == m.plan.max_epochs:
-        m.running = False
-
-
-def _member_logits(stack, i, X):
-    # A logits method of the class (an instance attribute may close over another module).
-    method = "logits" if callable(getattr(type(stack._module), "logits", None)) else None
-    out = stack.outputs(X[None], method=method, members=[i])
-    out = out[0] if isinstance(out, tuple) else out
-    return out[0]

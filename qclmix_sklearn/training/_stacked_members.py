@@ -24,6 +24,7 @@ from functools import partial
 
 import torch
 from torch.func import functional_call, vmap
+from torch.optim.adamw import adamw
 
 __all__ = ["StackedAdamW", "StackedMembers"]
 
@@ -90,23 +91,17 @@ class StackedMembers:
         """Zero every member's gradients (in place: the leaves' gradients stay views)."""
         self.flat.grad.zero_()
 
-    def state_dicts(self, i):
-        """Member ``i``'s ``(module state_dict, criterion parameters)``, detached copies."""
-        state = {name: p.detach()[i].clone() for name, p in self.module_params.items()}
-        state.update({name: b[i].clone() for name, b in self.buffers.items()})
-        return state, {name: p.detach()[i].clone() for name, p in self.criterion_params.items()}
-
-    def module_state(self, i):
-        """Member ``i``'s module weights and buffers (for checkpointing)."""
-        return self.state_dicts(i)[0]
-
-    def load_module_state(self, i, state):
-        """Write a :meth:`module_state` back into member ``i``."""
+    def load_member(self, i, module):
+        """Copy member ``i``'s weights and buffers into ``module`` (one of the k, unstacked)."""
         with torch.no_grad():
-            for name, p in self.module_params.items():
-                p[i].copy_(state[name])
-            for name, b in self.buffers.items():
-                b[i].copy_(state[name])
+            for name, p in module.named_parameters():
+                p.copy_(self.module_params[name][i])
+            for name, b in module.named_buffers():
+                b.copy_(self.buffers[name][i])
+
+    def criterion_state(self, i):
+        """Member ``i``'s criterion parameters (e.g. class centroids), detached copies."""
+        return {name: p.detach()[i].clone() for name, p in self.criterion_params.items()}
 
     # -- computations -------------------------------------------------------
     def losses(self, X, y, sample_weight=None, members=None):
@@ -197,7 +192,10 @@ class StackedAdamW:
     they do in all but the odd step, else once per group of members that
     share them; each member's update is that of a separate
     ``torch.optim.AdamW(fused=True)``, which the flat AdamW of separate
-    fits runs too.
+    fits runs too. (A stock AdamW over the stacked tensors cannot: it has one
+    step count and rate for the whole of a tensor, and one member's step
+    would move the others' rows, even with a zero gradient, by its momentum
+    and weight decay.)
     """
 
     def __init__(self, flat, leaves, weight_decay=1e-2, beta2=0.999, eps=1e-8):
@@ -235,20 +233,20 @@ class StackedAdamW:
                 groups.setdefault((lr[i], beta1[i], self._counts[i]), []).append(i)
         if not groups:
             return
-        torch._foreach_add_([self.steps[i] for i in range(self.n_members) if active[i]], 1)
         if len(groups) == 1 and all(active):
             (lr_g, beta1_g, _), rows = next(iter(groups.items()))
             self._fused(lr_g, beta1_g, [self.flat.detach()], [self.flat.grad],
                         [self.exp_avg], [self.exp_avg_sq], [self.steps[0]])
-            return
-        params, grads, exp_avgs, exp_avg_sqs = self._rows
-        for (lr_g, beta1_g, _), rows in groups.items():
-            def gather(per_member):
-                return [t for i in rows for t in per_member[i]]
+        else:
+            params, grads, exp_avgs, exp_avg_sqs = self._rows
+            for (lr_g, beta1_g, _), rows in groups.items():
+                def gather(per_member):
+                    return [t for i in rows for t in per_member[i]]
 
-            steps = [self.steps[i] for i in rows for _ in params[i]]
-            self._fused(lr_g, beta1_g, gather(params), gather(grads), gather(exp_avgs),
-                        gather(exp_avg_sqs), steps)
+                steps = [self.steps[i] for i in rows for _ in params[i]]
+                self._fused(lr_g, beta1_g, gather(params), gather(grads), gather(exp_avgs),
+                            gather(exp_avg_sqs), steps)
+        torch._foreach_add_([self.steps[i] for i in range(self.n_members) if active[i]], 1)
 
     @torch.no_grad()
     def step_all_on_device(self, lr, beta1):
@@ -277,8 +275,9 @@ class StackedAdamW:
         self._counts = [count + 1 for count in self._counts]
 
     def _fused(self, lr, beta1, params, grads, exp_avgs, exp_avg_sqs, steps):
-        # The kernel reads the step counts (incremented beforehand, as AdamW does).
-        torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
-                            lr=lr, beta1=beta1, beta2=self.beta2,
-                            weight_decay=self.weight_decay, eps=self.eps, maximize=False,
-                            grad_scale=None, found_inf=None)
+        # torch's functional AdamW, fused: the kernel of AdamW(fused=True). It
+        # counts the step on the counts it gets: copies of the members' (one per
+        # tensor), which step() then counts once per member.
+        adamw(params, grads, exp_avgs, exp_avg_sqs, [], [s.clone() for s in steps],
+              fused=True, amsgrad=False, lr=lr, beta1=beta1, beta2=self.beta2,
+              weight_decay=self.weight_decay, eps=self.eps, maximize=False)
