@@ -1,7 +1,9 @@
 """Ensemble members trained together (member_training='stacked') are k separate fits."""
 
 import copy
+import importlib.util
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -351,3 +353,15 @@ def test_a_callback_of_a_subclass_is_run_not_dropped_by_the_stacked_loop(data):
     _EpochCounter.epochs = 0
     model = _WithOwnCallback(max_epochs=2, **STACKED).fit(X, y)
     assert _EpochCounter.epochs == 2 * len(model.nets_) == 6
+
+
+def test_the_perf_scripts_batch_counts_are_those_the_members_train():
+    spec = importlib.util.spec_from_file_location(
+        "member_steps", Path(__file__).parents[1] / "benchmarks" / "perf" / "member_steps.py")
+    member_steps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(member_steps)
+    # 98 rows, batch 32: members fit on 65, 65 and 66 rows, 2, 2 and 3 batches
+    X, y = make_classification(n_samples=98, n_features=6, random_state=1)
+    model = QCLMixClassifier(max_epochs=1, batch_size=32, random_state=0).fit(X, y)
+    trained = [net.history[0, "train_batch_count"] for net in model.nets_]
+    assert sorted(member_steps.batches_per_epoch(model, y)) == sorted(trained) == [2, 2, 3]

@@ -393,6 +393,8 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             device=device,
             verbose=int(plan.verbose >= 1),
+            # A silent net's epoch log would build its table every epoch for nobody.
+            **({} if plan.verbose else {"callbacks__print_log": None}),
         )
         #: What the net trains with, for the stacked training of members.
         net.training_plan_ = plan
