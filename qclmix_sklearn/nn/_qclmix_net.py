@@ -128,11 +128,6 @@ class QCLMixNet(nn.Module):
         return (self.classifier.forward_members(representation, tensors, prefix + "classifier."),
                 forward_members(self.projection, representation, tensors, prefix + "projection."))
 
-    def logits_members(self, x, tensors, prefix=""):
-        """``logits`` of k stacked members."""
-        representation = forward_members(self.encoder, x, tensors, prefix + "encoder.")
-        return self.classifier.forward_members(representation, tensors, prefix + "classifier.")
-
     def logit_layers(self):
         """The layers ``logits`` applies, in order, ``nn.Identity`` left out (folding reads them)."""
         return _flatten(self.encoder) + [self.classifier]

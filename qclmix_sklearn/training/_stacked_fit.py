@@ -123,9 +123,10 @@ class _Member:
         """Record the epoch's batches; validate, score, checkpoint and maybe stop the member.
 
         The training batches are recorded as skorch's ``run_single_epoch``
-        and LRScheduler record them; the rest is the net's own: its validation epoch on the
-        member's current weights, then its ``on_epoch_end`` callbacks, whose
-        early stopping ends the member's training.
+        and LRScheduler record them; the rest is the net's own: its
+        validation epoch on the member's current weights, then its
+        ``on_epoch_end`` callbacks, whose early stopping ends the member's
+        training.
         """
         net = self.net
         for (value, size), (lr, _) in zip(self.losses, self.rates):

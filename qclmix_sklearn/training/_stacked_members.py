@@ -148,34 +148,20 @@ class StackedMembers:
     def _forward(module, params, buffers, X):
         return functional_call(module, (params, buffers), (X,), tie_weights=False)
 
-    def _run(self, module_params, buffers, X, method=None):
+    def _run(self, module_params, buffers, X):
         """The members' module outputs on ``X`` (k, n, ...), natively or through vmap."""
         if self._native:
-            forward = getattr(self._module, f"{method or 'forward'}_members")
-            return forward(X, {**module_params, **buffers})
-        if method is None:
-            return vmap(partial(self._forward, self._module))(module_params, buffers, X)
-        return vmap(partial(_call_method, self._module, method))(module_params, buffers, X)
+            return self._module.forward_members(X, {**module_params, **buffers})
+        return vmap(partial(self._forward, self._module))(module_params, buffers, X)
 
     @torch.no_grad()
-    def outputs(self, X, method=None, members=None):
-        """Eval-mode outputs of the members on their inputs ``X`` (g, n, ...).
-
-        ``method``: a method of the module to call instead of ``forward``.
-        """
+    def outputs(self, X, members=None):
+        """Eval-mode outputs of the members on their inputs ``X`` (g, n, ...)."""
         module, _, buffers = self._members(members)
         if self._module.training:  # the private copy switches only through here
             self._module.eval()
 
-        return self._run(module, buffers, X, method)
-
-
-def _call_method(module, method, params, buffers, X):
-    """``module.method(X)`` with the given parameters and buffers (for vmap)."""
-    from torch.nn.utils.stateless import _reparametrize_module
-
-    with _reparametrize_module(module, {**params, **buffers}):
-        return getattr(module, method)(X)
+        return self._run(module, buffers, X)
 
 
 class StackedAdamW:
