@@ -93,7 +93,7 @@ def test_each_members_loss_and_gradients_are_those_of_the_separate_member(member
 def _member_state(stack, module, i):
     """Member i's weights and buffers, loaded into a copy of one of the modules."""
     copied = copy.deepcopy(module)
-    stack.load_member(i, copied)
+    stack.member_loader(i, copied)()
     return copied.state_dict()
 
 

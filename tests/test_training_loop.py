@@ -177,3 +177,33 @@ def test_stacked_members_that_all_stop_early_end_the_loop():
     model = QCLMixClassifier(max_epochs=40, n_iter_no_change=2, random_state=0).fit(X, y)
     assert (model.n_iter_ < 40).all()
     assert all(len(net.history) == n for net, n in zip(model.nets_, model.n_iter_))
+
+
+@pytest.mark.parametrize("patience", [2, 50])
+def test_best_weights_stopping_is_skorchs_early_stopping(patience):
+    from skorch import NeuralNetClassifier
+    from skorch.callbacks import EarlyStopping
+    from torch import nn
+
+    from qclmix_sklearn.training._callbacks import BestWeightsStopping
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(scale=2.0, size=120) > 0).astype(np.int64)
+
+    def fitted(stopping):
+        torch.manual_seed(0)
+        module = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+        return NeuralNetClassifier(
+            module, criterion=nn.CrossEntropyLoss, max_epochs=12, lr=0.3, batch_size=16,
+            callbacks=[("stop", stopping(monitor="valid_acc", lower_is_better=False,
+                                         patience=patience, load_best=True))],
+            verbose=0).fit(X, y)
+
+    ours, theirs = fitted(BestWeightsStopping), fitted(EarlyStopping)
+    assert ours.history[:, "valid_acc"] == theirs.history[:, "valid_acc"]
+    ours_stop, theirs_stop = dict(ours.callbacks_)["stop"], dict(theirs.callbacks_)["stop"]
+    assert ours_stop.best_epoch_ == theirs_stop.best_epoch_ < len(ours.history)  # restored
+    for name, tensor in ours.module_.state_dict().items():  # BatchNorm's statistics too
+        assert torch.equal(tensor, theirs.module_.state_dict()[name])
+    assert ours_stop.best_model_weights_._metadata == theirs_stop.best_model_weights_._metadata

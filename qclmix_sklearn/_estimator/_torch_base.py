@@ -16,13 +16,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ..losses import WeightedCrossEntropyLoss
 from ..preprocessing._tabular_encoding import validate_fit_features, validate_predict_features
-from ..training._callbacks import NonFiniteLossGuard, weighted_macro_f1_scorer
+from ..training._callbacks import (BestWeightsStopping, NonFiniteLossGuard,
+                                   weighted_macro_f1_scorer)
 from ..training._tensor_batches import TensorBatches
 from ..training._training_net import TrainingNet
 from ..training._training_plan import TrainingPlan
@@ -358,7 +359,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
                 name="valid_f1",
             )))
             # Restores the weights of the best validation epoch at the end.
-            callbacks.append(("best_epoch", EarlyStopping(
+            callbacks.append(("best_epoch", BestWeightsStopping(
                 monitor="valid_f1", lower_is_better=False, patience=plan.patience,
                 threshold=0.0, threshold_mode="abs", load_best=True, sink=self._sink,
             )))

@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from .._metrics import macro_f1
 
@@ -46,3 +46,27 @@ class NonFiniteLossGuard(Callback):
         # skorch has already copied the loss to the host for its history:
         # reading it there costs no extra device synchronisation.
         check_finite_loss(net.history[-1, "batches", -1, "train_loss"], len(net.history))
+
+
+class BestWeightsStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, its snapshot of the best weights a copy of each tensor.
+
+    skorch takes the snapshot with ``copy.deepcopy`` of the state dict, about
+    a millisecond for these networks' few dozen small tensors, at every
+    improving epoch of every network; a clone of each tensor is the same
+    snapshot at a tenth of the cost. Everything else is skorch's: the
+    patience, the threshold, stopping by ``KeyboardInterrupt`` and, with
+    ``load_best=True``, loading the snapshot when training ends.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        load_best, self.load_best = self.load_best, False  # skorch's snapshot skipped
+        try:
+            super().on_epoch_end(net, **kwargs)
+        finally:
+            self.load_best = load_best
+        if load_best and self.best_epoch_ == net.history[-1, "epoch"]:  # improved
+            state = net.module_.state_dict()  # a new dict of views (with its metadata)
+            for name, tensor in state.items():
+                state[name] = tensor.clone()
+            self.best_model_weights_ = state

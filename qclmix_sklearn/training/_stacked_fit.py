@@ -64,7 +64,7 @@ def can_stack(nets):
 class _Member:
     """One member's own training state: rows, batch order, rates, and its net's callbacks."""
 
-    def __init__(self, index, net, fit_rows, device):
+    def __init__(self, index, net, fit_rows, stack, device):
         plan = net.training_plan_
         self.index = index  # position among the stacked members
         self.net = net
@@ -77,6 +77,8 @@ class _Member:
         self.n_batches = n // self.batch_size if plan.drop_last else -(-n // self.batch_size)
         self.mixup = plan.mixup
         self.running = True
+        # The net validates on the member's current weights, copied from the stack.
+        self.load_weights = stack.member_loader(index, net.module_)
         # What the net's callbacks get at each epoch's start and end, as from
         # its own fit_loop. Of the training data they read the length only
         # (kNN mixup's draws): the member's row indices stand for it.
@@ -119,7 +121,7 @@ class _Member:
         self.rates = self.epoch_schedule()
         self.losses = []
 
-    def end_epoch(self, stack):
+    def end_epoch(self):
         """Record the epoch's batches; validate, score, checkpoint and maybe stop the member.
 
         The training batches are recorded as skorch's ``run_single_epoch``
@@ -136,7 +138,7 @@ class _Member:
             if self.schedule is not None and self.schedule.event_name is not None:
                 net.history.record_batch(self.schedule.event_name, lr)
         net.history.record("train_batch_count", len(self.losses))
-        stack.load_member(self.index, net.module_)
+        self.load_weights()
         net.run_single_epoch(self.valid_batches, training=False, prefix="valid",
                              step_fn=net.validation_step)
         try:
@@ -181,10 +183,10 @@ class _StackedTraining:
             sample_weight, dtype=torch.float32).to(self.device)
         # The fitting rows' weights reach the loss through w_all (the plans'
         # row weights are their slices).
-        self.members = [_Member(i, net, fit, self.device)
-                        for i, (net, (fit, _)) in enumerate(zip(nets, parts))]
         self.stack = StackedMembers([net.module_ for net in nets],
                                     [net.criterion_ for net in nets])
+        self.members = [_Member(i, net, fit, self.stack, self.device)
+                        for i, (net, (fit, _)) in enumerate(zip(nets, parts))]
         self.optimizer = StackedAdamW(self.stack.flat, self.stack.leaves,
                                       weight_decay=nets[0].training_plan_.weight_decay)
         self.captured = None
@@ -228,7 +230,7 @@ class _StackedTraining:
         """Record, score and checkpoint the epoch of every member; whether any still trains."""
         _record_losses(self.step_losses)
         for m in self.running:
-            m.end_epoch(self.stack)
+            m.end_epoch()
         return any(m.running for m in self.members)
 
     def write_back(self):

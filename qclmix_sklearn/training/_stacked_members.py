@@ -91,13 +91,22 @@ class StackedMembers:
         """Zero every member's gradients (in place: the leaves' gradients stay views)."""
         self.flat.grad.zero_()
 
-    def load_member(self, i, module):
-        """Copy member ``i``'s weights and buffers into ``module`` (one of the k, unstacked)."""
+    def member_loader(self, i, module):
+        """A function that copies member ``i``'s current weights and buffers into ``module``.
+
+        ``module`` is one of the k, unstacked. The pairs of tensors are found
+        once: a member's rows are views of storage that never moves.
+        """
         with torch.no_grad():
-            for name, p in module.named_parameters():
-                p.copy_(self.module_params[name][i])
-            for name, b in module.named_buffers():
-                b.copy_(self.buffers[name][i])
+            pairs = [(p, self.module_params[name][i]) for name, p in module.named_parameters()]
+            pairs += [(b, self.buffers[name][i]) for name, b in module.named_buffers()]
+
+        @torch.no_grad()
+        def load():
+            for target, source in pairs:
+                target.copy_(source)
+
+        return load
 
     def criterion_state(self, i):
         """Member ``i``'s criterion parameters (e.g. class centroids), detached copies."""
