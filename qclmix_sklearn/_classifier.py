@@ -39,6 +39,7 @@ PAPER_PARAMS = {
     "class_balance": 0.0,
     "mixup_same_class": False,
     "hidden_sizes": (64, 32),
+    "portfolio": None,
 }
 
 #: What ``portfolio='imbalance'`` trains: the estimator's own configuration
@@ -49,6 +50,11 @@ IMBALANCE_PORTFOLIO = (
     {"class_balance": 0.5},
     {"logit_adjustment": 1.0},
 )
+#: What ``portfolio='feature_selection'`` (the default) trains: the estimator's
+#: own configuration beside the same with each member's columns selected.
+FEATURE_SELECTION_PORTFOLIO = ({}, {"feature_selection": "shadow"})
+_NAMED_PORTFOLIOS = {"imbalance": IMBALANCE_PORTFOLIO,
+                     "feature_selection": FEATURE_SELECTION_PORTFOLIO}
 # What a portfolio entry may not set: the network's architecture and input
 # (every member is rebuilt from the estimator's own parameters when loaded,
 # and all share the input scaling), and the ensemble's own settings.
@@ -346,7 +352,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         "group_size": [Interval(Integral, 2, None, closed="left"), None],
         "n_folds": [Interval(Integral, 2, None, closed="left"), None],
         "decision_rule": [StrOptions({"argmax", "tuned", "auto"})],
-        "portfolio": [StrOptions({"imbalance"}), list, tuple, None],
+        "portfolio": [StrOptions(set(_NAMED_PORTFOLIOS)), list, tuple, None],
         "ensemble_selection": [Interval(Integral, 1, None, closed="left")],
         "class_balance": [Interval(Real, 0, 1, closed="both")],
         "mixup_same_class": ["boolean"],
@@ -381,7 +387,7 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         decision_rule="argmax",
         class_balance=0.0,
         mixup_same_class=False,
-        portfolio=None,
+        portfolio="feature_selection",
         ensemble_selection=25,
         member_training="stacked",
         hidden_sizes=(256, 128),
@@ -475,7 +481,8 @@ class QCLMixClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEns
         """The ``portfolio``'s entries, checked: ``[{}]`` without one."""
         if self.portfolio is None:
             return [{}]
-        entries = IMBALANCE_PORTFOLIO if self.portfolio == "imbalance" else self.portfolio
+        entries = _NAMED_PORTFOLIOS.get(self.portfolio, self.portfolio) if isinstance(
+            self.portfolio, str) else self.portfolio
         if not entries:
             raise ValueError("portfolio must hold at least one entry (a dict; {} is this "
                              "estimator's own configuration).")

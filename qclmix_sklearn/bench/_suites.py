@@ -189,7 +189,7 @@ SUITES = {
         name="paper",
         description="every available paper dataset x QCLMix and the paper's 20 baselines",
         datasets=PAPER_DATASETS,
-        models=["qclmix", "qclmix_paper",
+        models=["qclmix", "qclmix_no_portfolio", "qclmix_paper",
                 *itertools.chain.from_iterable(list_baselines().values())],
         timeout=4 * 3600.0,
     ),
@@ -218,13 +218,14 @@ SUITES["beyond"] = Suite(
     name="beyond",
     description=(
         "every available paper dataset, repeated stratified 3-fold CV over seeds 0 and 1: QCLMix "
-        "with its defaults and in the paper's configuration, one ablation per improvement, and "
-        "10 tuned baselines"
+        "with its defaults, with the defaults before them (one configuration alone) and in the "
+        "paper's configuration, one ablation per improvement, and 10 tuned baselines"
     ),
     datasets=PAPER_DATASETS,
     # the two costly ablations; the other two improvements were ablated in the screening
     # (benchmarks/beyond/screen_suite.py)
-    models=["qclmix", "qclmix_paper", "qclmix_single_net", "qclmix_argmax", *_BEYOND_BASELINES],
+    models=["qclmix", "qclmix_no_portfolio", "qclmix_paper", "qclmix_single_net",
+            "qclmix_argmax", *_BEYOND_BASELINES],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),
@@ -240,7 +241,8 @@ SUITES["dev"] = Suite(
     name="dev",
     description=(
         "the development suite: 16 KEEL datasets disjoint from the paper's, repeated "
-        "stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the paper's "
+        "stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, with the defaults "
+        "before them (one configuration alone, every column), in the paper's "
         "configuration, with the former (screened) defaults and each of their options undone, "
         "with each candidate lever (RealMLP-TD's, logit adjustment, label smoothing) added "
         "alone, the imbalance handling chosen per dataset in fit (auto offsets, the "
@@ -249,8 +251,8 @@ SUITES["dev"] = Suite(
         "default of QCLMixClassifier is chosen here, by the mean over these datasets"
     ),
     datasets=DEV_DATASETS,
-    models=["qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS,
-            *DEFAULT_LEVER_VARIANTS, *PORTFOLIO_VARIANTS, *PEERS, *TUNED_PEERS],
+    models=["qclmix", "qclmix_no_portfolio", "qclmix_paper", *IMPROVEMENT_ABLATIONS,
+            *LEVER_VARIANTS, *DEFAULT_LEVER_VARIANTS, *PORTFOLIO_VARIANTS, *PEERS, *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),
@@ -264,15 +266,16 @@ SUITES["dev-wide"] = Suite(
         "the dev suite widened where QCLMix fails: the 16 dev datasets, 10 more KEEL "
         "sets disjoint from the paper's, the binary ones with the minority subsampled to 15 rows "
         "(name@min15) and every one with 10 and 50 noise columns (name@noise10, name@noise50), "
-        "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the "
+        "repeated stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults (each "
+        "member's columns selected against shuffled copies where ensemble selection prefers "
+        "it), with the defaults before them (every column), in the "
         "paper's configuration, with the imbalance handling chosen per dataset in fit and with "
-        "each member's columns selected against shuffled copies (feature_selection='shadow'), "
-        "always or where ensemble selection prefers it, "
+        "the columns always selected (feature_selection='shadow'), "
         "the 4 modern peers and the 3 tuned peers"
     ),
     datasets=DEV_WIDE_DATASETS,
-    models=["qclmix", "qclmix_paper", *PORTFOLIO_VARIANTS, *ROBUSTNESS_VARIANTS, *PEERS,
-            *TUNED_PEERS],
+    models=["qclmix", "qclmix_no_portfolio", "qclmix_paper", *PORTFOLIO_VARIANTS,
+            *ROBUSTNESS_VARIANTS, *PEERS, *TUNED_PEERS],
     protocol="cv",
     n_splits=3,
     seeds=(0, 1),
@@ -284,9 +287,9 @@ SUITES["modern"] = Suite(
     name="modern",
     description=(
         "the evaluation against the modern bar: every available paper dataset, repeated "
-        "stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, in the paper's "
-        "configuration, with the logit-adjusted loss that the dev suite prefers and with "
-        "each member's columns selected where ensemble selection prefers it, the 4 "
+        "stratified 3-fold CV over seeds 0 and 1: QCLMix with its defaults, with the defaults "
+        "before them (one configuration alone, every column), in the paper's "
+        "configuration, with the logit-adjusted loss that the dev suite preferred, the 4 "
         "modern peers at their library defaults (CatBoost and LightGBM "
         "also grid-searched over their class weighting), CatBoost, LightGBM and RealMLP with "
         "QCLMix's tuned decision rule, and the 10 baselines of the beyond suite with their full "
@@ -294,7 +297,7 @@ SUITES["modern"] = Suite(
         "they ranked last under the paper protocol"
     ),
     datasets=PAPER_DATASETS,
-    models=["qclmix", "qclmix_paper", "qclmix_logit_adjusted", "qclmix_selection_portfolio",
+    models=["qclmix", "qclmix_no_portfolio", "qclmix_paper", "qclmix_logit_adjusted",
             *PEERS, *TUNED_PEERS,
             *_BEYOND_BASELINES],
     protocol="cv",
