@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from qclmix_sklearn import QCLMixClassifier
 
-FAST = dict(max_epochs=2, random_state=0)
+FAST = dict(max_epochs=2, random_state=0, portfolio=None)  # one configuration
 
 
 def blobs(n=60, n_features=4, seed=0):

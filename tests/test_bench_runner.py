@@ -469,11 +469,17 @@ def test_parameters_added_later_count_in_the_settings_hash_only_where_they_chang
     def estimator_config(model):
         return _configure(suite, model, 0, {"n_splits": 3}, make_model)[2]["estimator"]
 
-    default = estimator_config("qclmix")
+    single = estimator_config("qclmix_no_portfolio")
     # At the values where they compute what the code before them computed: left out,
     # so the rows stored before they existed keep their settings hash.
     added = [set(addition) for addition in ADDED_PARAMETERS]
-    assert not set.union(*added) & set(default) and "hidden_sizes" in default
+    assert not set.union(*added) & set(single) and "hidden_sizes" in single
+    # Every variant is built on one configuration: its rows keep their hash too.
+    assert all("portfolio" not in estimator_config(model) for model in (
+        "qclmix_narrow", "qclmix_logit_adjusted", "qclmix_auto_offsets", "qclmix_paper"))
+    # Today's default sets the portfolio, the latest addition stays out at its old value.
+    default = estimator_config("qclmix")
+    assert default["portfolio"] == "feature_selection" and "feature_selection" not in default
     # One of an addition set: that addition and the earlier ones count, the later ones not
     # (the portfolio's rows were stored before feature_selection existed).
     portfolio = estimator_config("qclmix_portfolio_auto")

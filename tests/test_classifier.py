@@ -299,7 +299,7 @@ def test_tuned_offsets_act_on_each_members_scores_as_tuned(data, monkeypatch):
     X, y = data
     # (the paper's widths: on these data the two rules then differ on some rows)
     model = QCLMixClassifier(n_folds=3, decision_rule="tuned", hidden_sizes=(64, 32),
-                             **FAST).fit(X, y)
+                             portfolio=None, **FAST).fit(X, y)
     expected = _adjusted_members(model, X).argmax(1)
     np.testing.assert_array_equal(model.predict(X), expected)
     on_the_average = (np.log(model.predict_proba(X)) + model.class_offsets_).argmax(1)
@@ -352,7 +352,7 @@ def test_tuned_decision_changes_the_decision_only():
 
 
 def test_ensemble_survives_pickling(data):
-    model = QCLMixClassifier(n_folds=2, decision_rule="tuned", **FAST).fit(*data)
+    model = QCLMixClassifier(portfolio=None, n_folds=2, decision_rule="tuned", **FAST).fit(*data)
     restored = pickle.loads(pickle.dumps(model))
     assert len(restored.nets_) == 2 and restored.net_ is restored.nets_[0]
     np.testing.assert_array_equal(restored.predict_proba(data[0]), model.predict_proba(data[0]))

@@ -79,7 +79,8 @@ def test_a_network_without_a_mask_refuses_a_selection_and_reads_every_column():
 @pytest.fixture(scope="module")
 def fitted():
     X, y = signal_and_noise(interaction=False)
-    return QCLMixClassifier(feature_selection="shadow", **FAST).fit(X, y), X, y
+    # one configuration (the default portfolio trains one without the selection beside it)
+    return QCLMixClassifier(feature_selection="shadow", portfolio=None, **FAST).fit(X, y), X, y
 
 
 def test_each_member_reads_only_its_selected_columns(fitted):
@@ -100,7 +101,7 @@ def test_each_member_reads_only_its_selected_columns(fitted):
 
 def test_without_selection_there_is_no_mask(fitted):
     _, X, y = fitted
-    model = QCLMixClassifier(**FAST).fit(X, y)
+    model = QCLMixClassifier(portfolio=None, **FAST).fit(X, y)
     assert model.selected_features_ is None
     assert not any(isinstance(m, FeatureMask) for m in model.net_.module_.modules())
 
@@ -114,7 +115,7 @@ def test_each_member_selects_on_its_own_training_rows(fitted, monkeypatch):
         return shadow_feature_mask(X_fit, y_fit, sample_weight, random_state)
 
     monkeypatch.setattr("qclmix_sklearn._classifier.shadow_feature_mask", spy)
-    QCLMixClassifier(feature_selection="shadow", **FAST).fit(X, y)
+    QCLMixClassifier(portfolio=None, feature_selection="shadow", **FAST).fit(X, y)
     assert seen == [200, 200, 200]  # 2 of 3 folds each, never the held-out fold
     seen.clear()
     QCLMixClassifier(feature_selection="shadow", **{**FAST, **PAPER_PARAMS}).fit(X, y)
@@ -145,6 +146,17 @@ def test_a_portfolio_chooses_between_every_column_and_the_selection(fitted):
     assert not model.selected_features_[entries == 1].all(axis=1).any()
     restored = pickle.loads(pickle.dumps(model))  # every member rebuilt alike
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_the_default_is_that_portfolio_to_the_bit(fitted):
+    # the stored rows of the portfolio variant are the default's (benchmarks/relabel_rows.py)
+    _, X, y = fitted
+    default = QCLMixClassifier(**FAST).fit(X, y)
+    spelled_out = QCLMixClassifier(portfolio=[{}, {"feature_selection": "shadow"}],
+                                   **FAST).fit(X, y)
+    assert default.portfolio == "feature_selection"
+    np.testing.assert_array_equal(default.predict_proba(X), spelled_out.predict_proba(X))
+    np.testing.assert_array_equal(default.portfolio_weights_, spelled_out.portfolio_weights_)
 
 
 def test_a_selecting_portfolio_survives_skops(fitted, tmp_path):

@@ -12,7 +12,7 @@ from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier
 from qclmix_sklearn.ensemble import _ensemble, _fused_inference
 from qclmix_sklearn.ensemble._fused_inference import FusedMembers, fused_mean_proba
 
-FAST = dict(max_epochs=2, random_state=0)
+FAST = dict(max_epochs=2, random_state=0, portfolio=None)  # one configuration: 3 members
 
 
 def blobs(n, n_classes, n_features=5, seed=0):
@@ -66,7 +66,7 @@ def test_fused_probabilities_and_predictions_equal_the_members(n_classes, use_en
 
 def test_a_single_network_is_folded_too():
     X, y = blobs(200, 3)
-    model = QCLMixClassifier(**PAPER_PARAMS, **FAST).fit(X, y)
+    model = QCLMixClassifier(**{**FAST, **PAPER_PARAMS}).fit(X, y)
     assert len(model.nets_) == 1
     proba = fused_mean_proba(modules(model), X.astype(np.float32))
     np.testing.assert_allclose(proba, member_by_member(model, X), rtol=1e-5, atol=1e-6)

@@ -169,7 +169,8 @@ def test_dev_suite():
     assert suite.datasets == DEV_DATASETS and len(DEV_DATASETS) == 16
     assert (suite.protocol, suite.n_splits, suite.seeds) == ("cv", 3, (0, 1))
     assert suite.models == [
-        "qclmix", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS, *DEFAULT_LEVER_VARIANTS,
+        "qclmix", "qclmix_no_portfolio", "qclmix_paper", *IMPROVEMENT_ABLATIONS, *LEVER_VARIANTS,
+        *DEFAULT_LEVER_VARIANTS,
         *PORTFOLIO_VARIANTS, "catboost", "lightgbm", "realmlp", "tabm", "catboost_tuned", "lightgbm_tuned", "realmlp_tuned",
     ]
     assert load_dataset("pima").n_samples == 768  # KEEL's
@@ -197,7 +198,7 @@ def test_the_widened_dev_suite_names_binary_sets_with_more_than_15_minority_rows
     suite = SUITES["dev-wide"]
     assert suite.datasets == DEV_WIDE_DATASETS
     assert len(DEV_WIDE_DATASETS) == 26 + len(binary) + 2 * 26 == len(set(DEV_WIDE_DATASETS))
-    assert suite.models[:2] == ["qclmix", "qclmix_paper"]
+    assert suite.models[:3] == ["qclmix", "qclmix_no_portfolio", "qclmix_paper"]
 
 
 def test_a_minority_variant_keeps_15_minority_rows_and_every_other_row(dev):

@@ -112,7 +112,7 @@ def test_input_scaling_is_the_estimator_on_prescaled_data(data):
 
 # -- each option changes exactly its own part ---------------------------------
 def _parts(n_features=6, n_classes=3, **params):
-    est = QCLMixClassifier(**params)
+    est = QCLMixClassifier(**{"portfolio": None, **params})  # no mask layer
     est.classes_ = np.arange(n_classes)
     est.class_prior_ = np.array([0.6, 0.3, 0.1])
     torch.manual_seed(0)
@@ -220,9 +220,9 @@ def test_stacked_members_follow_the_sequential_fits_with_the_levers(data, monkey
     X, y = data
     # the paper's widths, at which the levers were measured (README, "Choosing the defaults")
     params = dict(**levers, **QUICK, hidden_sizes=(64, 32))
-    sequential = QCLMixClassifier(member_training="sequential", **params).fit(X, y)
+    sequential = QCLMixClassifier(portfolio=None, member_training="sequential", **params).fit(X, y)
     assert not calls
-    stacked = QCLMixClassifier(member_training="stacked", **params).fit(X, y)
+    stacked = QCLMixClassifier(portfolio=None, member_training="stacked", **params).fit(X, y)
     assert calls and len(stacked.nets_) == 3  # trained together
     # The first step's loss is the same computation; afterwards rounding differences (the
     # stacked and the flat AdamW kernels, the fused metric's gradient under vmap or not) grow:
@@ -321,7 +321,7 @@ def test_logit_adjustment_shifts_the_loss_not_the_predictions():
 
 def test_logit_adjustment_leaves_the_prediction_path_alone(data):
     X, y = data
-    model = QCLMixClassifier(logit_adjustment=1.0, n_folds=None, **QUICK).fit(X, y)
+    model = QCLMixClassifier(portfolio=None, logit_adjustment=1.0, n_folds=None, **QUICK).fit(X, y)
     logits = model.net_.module_.logits(torch.from_numpy(X)).detach().double()
     np.testing.assert_allclose(model.predict_proba(X), torch.softmax(logits, 1).numpy(),
                                rtol=1e-6, atol=1e-9)
@@ -388,7 +388,7 @@ def test_lever_variants_are_the_narrow_defaults_plus_their_levers():
         **LEVER_VARIANTS["qclmix_robust_scaling"], **LEVER_VARIANTS["qclmix_periodic_embedding"],
         **LEVER_VARIANTS["qclmix_label_smoothing"]}
     # measured before the wider layers became the default: each states the paper's widths
-    narrow = QCLMixClassifier(hidden_sizes=(64, 32)).get_params()
+    narrow = QCLMixClassifier(hidden_sizes=(64, 32), portfolio=None).get_params()
     for name, levers in LEVER_VARIANTS.items():
         params = make_model(name, random_state=0)[0].get_params()
         changed = {k for k in params if params[k] != narrow[k]} - {"random_state"}

@@ -137,7 +137,8 @@ def test_a_pml_loss_built_for_another_embedding_or_fewer_classes_is_named(loss, 
 def test_a_triplet_miner_feeds_pmls_triplet_loss(metric_loss):
     X, y = data()
     miner = pml_miners.TripletMarginMiner()
-    model = QCLMixClassifier(**ONE_NET, miner=miner, metric_loss=metric_loss).fit(X, y)
+    model = QCLMixClassifier(portfolio=None, **ONE_NET, miner=miner,
+                             metric_loss=metric_loss).fit(X, y)
     assert model.n_iter_ == 1 and np.isfinite(model.predict_proba(X)).all()
 
 

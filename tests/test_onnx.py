@@ -58,7 +58,8 @@ def assert_reproduces(model, X, onnx_model=None):
 @pytest.fixture(scope="module")
 def binary_ensemble():
     X, y = numeric_data()
-    return QCLMixClassifier(decision_rule="tuned", **TINY).fit(X, y), X
+    # one configuration: 3 members (the default portfolio's are tested below)
+    return QCLMixClassifier(decision_rule="tuned", portfolio=None, **TINY).fit(X, y), X
 
 
 def test_the_default_ensemble_with_tuned_offsets_reproduces_predict(binary_ensemble):

@@ -102,7 +102,7 @@ def test_a_portfolio_of_one_entry_is_that_configuration(data, entry):
     # parameters: its weights, batch draws and class prior included.
     X, y = data
     weight = np.linspace(0.5, 2.0, len(y))
-    alone = QCLMixClassifier(**TINY, **entry).fit(X, y, sample_weight=weight)
+    alone = QCLMixClassifier(portfolio=None, **TINY, **entry).fit(X, y, sample_weight=weight)
     inside = QCLMixClassifier(**TINY, portfolio=[entry]).fit(X, y, sample_weight=weight)
     np.testing.assert_array_equal(inside.predict_proba(X), alone.predict_proba(X))
     np.testing.assert_array_equal(inside.portfolio_weights_, [1.0])
@@ -110,7 +110,7 @@ def test_a_portfolio_of_one_entry_is_that_configuration(data, entry):
 
 def test_without_a_portfolio_every_member_weighs_the_same(data):
     X, y = data
-    model = QCLMixClassifier(**TINY).fit(X, y)
+    model = QCLMixClassifier(portfolio=None, **TINY).fit(X, y)
     np.testing.assert_array_equal(model.portfolio_weights_, [1.0])
     np.testing.assert_allclose(model.member_weights_, [1 / 3] * 3)
 

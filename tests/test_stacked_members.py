@@ -17,7 +17,7 @@ from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn.training._stacked_members import StackedAdamW, StackedMembers
 from qclmix_sklearn.losses import WeightedCrossEntropyLoss
 
-STACKED = dict(member_training="stacked", random_state=0)
+STACKED = dict(member_training="stacked", random_state=0, portfolio=None)  # 3 members
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def _members(k, build_module, build_criterion):
 
 
 def _qclmix_members(k, n_features=6, n_classes=3, **params):
-    est = QCLMixClassifier(**params)
+    est = QCLMixClassifier(**{"portfolio": None, **params})  # no mask layer
     est.classes_ = np.arange(n_classes)
     return _members(k, lambda: est._build_module(n_features, n_classes),
                     lambda: est._build_criterion(n_classes))
@@ -362,6 +362,6 @@ def test_the_perf_scripts_batch_counts_are_those_the_members_train():
     spec.loader.exec_module(member_steps)
     # 98 rows, batch 32: members fit on 65, 65 and 66 rows, 2, 2 and 3 batches
     X, y = make_classification(n_samples=98, n_features=6, random_state=1)
-    model = QCLMixClassifier(max_epochs=1, batch_size=32, random_state=0).fit(X, y)
+    model = QCLMixClassifier(portfolio=None, max_epochs=1, batch_size=32, random_state=0).fit(X, y)
     trained = [net.history[0, "train_batch_count"] for net in model.nets_]
     assert sorted(member_steps.batches_per_epoch(model, y)) == sorted(trained) == [2, 2, 3]

@@ -27,7 +27,7 @@ def test_n_threads_is_set_during_fit_and_prediction_and_restored():
         # fit included) of the ensemble's 3 members, trained one after the other (their
         # module's own logits run)
         sequential = dict(max_epochs=1, member_training="sequential", decision_rule="tuned",
-                          random_state=0)
+                          random_state=0, portfolio=None)
         Spy(n_threads=1, **sequential).fit(X, y).predict(X)
         assert seen == [1] * 9 and torch.get_num_threads() == 2
         Spy(n_threads=None, **sequential).fit(X, y).predict(X)
@@ -52,7 +52,7 @@ def test_n_threads_is_set_while_members_train_stacked(monkeypatch):
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        QCLMixClassifier(max_epochs=1, n_threads=1, random_state=0).fit(X, y)
+        QCLMixClassifier(portfolio=None, max_epochs=1, n_threads=1, random_state=0).fit(X, y)
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
@@ -150,9 +150,10 @@ def test_cuda_fit_and_predict_match_the_contract(params):
 
 
 @pytest.mark.parametrize("params, nets", [
-    ({}, ["StackedNet"]),                                   # the members, stacked
+    ({"portfolio": None}, ["StackedNet"]),                  # the members, stacked
+    ({}, ["StackedNet"] * 2),                               # the default portfolio's two entries
     (PAPER_PARAMS, ["TrainingNet"]),                        # one network
-    ({"member_training": "sequential"}, ["TrainingNet"] * 3),
+    ({"member_training": "sequential", "portfolio": None}, ["TrainingNet"] * 3),
 ])
 def test_every_network_trains_in_skorchs_fit_loop(monkeypatch, params, nets):
     from skorch import NeuralNet

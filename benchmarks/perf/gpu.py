@@ -39,7 +39,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import synthetic  # noqa: E402
+from _measure import ONE_CONFIGURATION, synthetic  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier, _classifier  # noqa: E402
 from qclmix_sklearn._estimator import _device, _torch_base
@@ -122,7 +122,7 @@ def predict_rates(model, X, chunks, repeats=3):
 def train(X, y, result, log):
     result["bare_step_ms"] = bare_step_ms(X, y)
     log("bare", result["bare_step_ms"])
-    cuda = dict(device="cuda")
+    cuda = dict(device="cuda", **ONE_CONFIGURATION)
     for name, capture, params in [("default_graph", None, cuda), ("default_eager", "off", cuda),
                                   ("paper", None, {**cuda, **PAPER_PARAMS}),
                                   ("recipe_graph", None, {**cuda, **RECIPE})]:
@@ -137,7 +137,7 @@ def train(X, y, result, log):
     result["step_ratio_eager"] = result["default_eager_step_ms"] / result["bare_step_ms"]
 
     # The same default fit on the CPU cores (all of them as torch threads).
-    cpu = dict(device="cpu", n_threads=os.cpu_count())
+    cpu = dict(device="cpu", n_threads=os.cpu_count(), **ONE_CONFIGURATION)
     cpu_one, _ = fit_seconds(X, y, 1, None, **cpu)
     cpu_three, _ = fit_seconds(X, y, 3, None, **cpu)
     gpu_one, _ = fit_seconds(X, y, 1, None, **cuda)
@@ -152,7 +152,7 @@ def train(X, y, result, log):
 
 def predict(X, y, result, args, log):
     """Prediction: 4M x 16 float32 rows."""
-    cuda = dict(device="cuda")
+    cuda = dict(device="cuda", **ONE_CONFIGURATION)
     _, model = fit_seconds(X, y, 1, None, **cuda)
     X_big, _ = synthetic(args.predict_rows, 16, N_CLASSES, seed=1)
     result["predict_rows"] = args.predict_rows

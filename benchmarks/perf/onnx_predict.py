@@ -28,11 +28,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import interleaved, synthetic  # noqa: E402
+from _measure import ONE_CONFIGURATION, interleaved, synthetic  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier, onnx_inputs, to_onnx  # noqa: E402
 
-CONFIGS = {"default": {}, "paper": dict(PAPER_PARAMS)}
+CONFIGS = {"default": dict(ONE_CONFIGURATION), "paper": dict(PAPER_PARAMS)}
 
 
 def _session(onnx_model):

@@ -38,13 +38,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import PeakRSS, interleaved, per_call_ms, synthetic  # noqa: E402
+from _measure import (ONE_CONFIGURATION, PeakRSS, interleaved, per_call_ms,  # noqa: E402
+                      synthetic)
 
 from qclmix_sklearn._estimator._torch_base import torch_threads  # noqa: E402
 from _references import algorithm1_fit, n_batches, plain_mlp  # noqa: E402
-
 from qclmix_sklearn import QCLMixClassifier  # noqa: E402
 from qclmix_sklearn._estimator._validation_split import validation_split  # noqa: E402
+
+
+def qclmix(**params):
+    """The QCLMixClassifier measured here: one configuration (see ``_measure``)."""
+    return QCLMixClassifier(**ONE_CONFIGURATION, **params)
+
 
 BATCH = 64
 N_CLASSES = 4
@@ -60,16 +66,16 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
         nb_all = n_batches(n_rows)
 
         def qcl_steps():
-            QCLMixClassifier(max_epochs=epochs, validation_fraction=None, random_state=0).fit(X, y)
+            qclmix(max_epochs=epochs, validation_fraction=None, random_state=0).fit(X, y)
 
         def mlp_steps():
             plain_mlp(d, N_CLASSES, epochs).fit(X, y)
 
         def qcl_epochs():
-            QCLMixClassifier(max_epochs=epochs, random_state=0).fit(X, y)
+            qclmix(max_epochs=epochs, random_state=0).fit(X, y)
 
         def qcl_epochs_without_validation():
-            QCLMixClassifier(max_epochs=epochs, validation_fraction=None, random_state=0).fit(
+            qclmix(max_epochs=epochs, validation_fraction=None, random_state=0).fit(
                 X[fit_idx], y[fit_idx]
             )
 
@@ -100,7 +106,7 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
             Xq, yq = X[: n_rows // 4], y[: n_rows // 4]
 
             def fit_with(n_threads):
-                return lambda: QCLMixClassifier(
+                return lambda: qclmix(
                     max_epochs=1, validation_fraction=None, n_threads=n_threads, random_state=0
                 ).fit(Xq, yq)
 
@@ -119,7 +125,7 @@ def section_steps(n_rows, epochs, rounds, dims, fit_threads):
 # -- 2. where a step goes ---------------------------------------------------------
 def section_breakdown(step_ms, fit_threads, repeats):
     X, y = synthetic(50 * BATCH, 16, N_CLASSES)
-    model = QCLMixClassifier(max_epochs=1, validation_fraction=None, random_state=0).fit(X, y)
+    model = qclmix(max_epochs=1, validation_fraction=None, random_state=0).fit(X, y)
     net = model.net_
     criterion = net.criterion_
     # A freshly initialised network, as at the start of training: its
@@ -198,7 +204,7 @@ def section_breakdown(step_ms, fit_threads, repeats):
 # -- 3. prediction throughput --------------------------------------------------------
 def section_predict(sizes, rounds):
     X, y = synthetic(10_000, 16, N_CLASSES)
-    model = QCLMixClassifier(max_epochs=1, random_state=0).fit(X, y)
+    model = qclmix(max_epochs=1, random_state=0).fit(X, y)
     X_big, _ = synthetic(max(sizes), 16, N_CLASSES, seed=1)
     module = model.net_.module_.eval()
     results = {}
@@ -236,10 +242,10 @@ def section_large_batch(n_rows, epochs, rounds, fit_threads):
     X, y = synthetic(n_rows, 16, 26)
     with torch_threads(fit_threads):
         t = interleaved({
-            "batch64": lambda: QCLMixClassifier(max_epochs=epochs, random_state=0).fit(X, y),
-            "batch1024_group64": lambda: QCLMixClassifier(
+            "batch64": lambda: qclmix(max_epochs=epochs, random_state=0).fit(X, y),
+            "batch1024_group64": lambda: qclmix(
                 max_epochs=epochs, random_state=0, **LARGE_BATCH).fit(X, y),
-            "batch1024_whole_batch": lambda: QCLMixClassifier(
+            "batch1024_whole_batch": lambda: qclmix(
                 max_epochs=epochs, random_state=0,
                 **{**LARGE_BATCH, "group_size": None}).fit(X, y),
         }, rounds)
@@ -256,10 +262,10 @@ def section_scaling(sizes, fit_threads):
     results = {}
     X, y = synthetic(2000, 16, N_CLASSES, seed=3)
     with torch_threads(fit_threads):  # warm-up: lazy imports, allocator pools
-        QCLMixClassifier(max_epochs=1, random_state=0).fit(X, y)
+        qclmix(max_epochs=1, random_state=0).fit(X, y)
     for n in sizes:
         X, y = synthetic(n, 16, N_CLASSES, seed=2)
-        model = QCLMixClassifier(max_epochs=1, random_state=0)
+        model = qclmix(max_epochs=1, random_state=0)
         with torch_threads(fit_threads), PeakRSS() as memory:
             start = time.perf_counter()
             model.fit(X, y)

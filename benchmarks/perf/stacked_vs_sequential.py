@@ -31,14 +31,14 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import synthetic  # noqa: E402
+from _measure import ONE_CONFIGURATION, synthetic  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
 
 MODES = {
     "paper": dict(PAPER_PARAMS),
-    "sequential": dict(member_training="sequential"),
-    "stacked": dict(member_training="stacked"),
+    "sequential": dict(member_training="sequential", **ONE_CONFIGURATION),
+    "stacked": dict(member_training="stacked", **ONE_CONFIGURATION),
 }
 
 

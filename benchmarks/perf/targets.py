@@ -44,14 +44,14 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import interleaved, seconds, synthetic  # noqa: E402
+from _measure import ONE_CONFIGURATION, interleaved, seconds, synthetic  # noqa: E402
 from _references import mlp_module  # noqa: E402
 
 from qclmix_sklearn import PAPER_PARAMS, QCLMixClassifier  # noqa: E402
 
 N_CLASSES = 4
-#: Parameters of "the default" QCLMixClassifier here: its defaults, or --hidden-sizes.
-DEFAULT = {}
+#: Parameters of "the default" QCLMixClassifier here: one configuration, or --hidden-sizes.
+DEFAULT = dict(ONE_CONFIGURATION)
 
 
 def bare_loop(X, y, epochs, batch_size=64, seed=0):
