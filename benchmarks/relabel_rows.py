@@ -27,7 +27,7 @@ import sys
 from qclmix_sklearn import QCLMixClassifier
 from qclmix_sklearn.bench import get_suite
 from qclmix_sklearn.bench._models import make_model as default_make_model
-from qclmix_sklearn.bench._runner import _configure, param_hash
+from qclmix_sklearn.bench._runner import _configure, param_hash, protocol_options_of
 
 KEY = ("dataset", "model", "protocol", "fold", "seed", "param_hash")
 
@@ -56,9 +56,8 @@ def relabel(db, suite, old, new, source=None, datasets=None):
             rows = [row for row in rows if row["dataset"] in datasets]
         moved = 0
         for row in rows:
-            protocol = ({"test_size": suite.test_size} if row["protocol"] == "paper"
-                        else {"n_splits": suite.n_splits})
-            config = _configure(suite, new, row["seed"], protocol, make_model)[2]
+            config = _configure(suite, new, row["seed"],
+                                protocol_options_of(suite, row["protocol"]), make_model)[2]
             if training_parameters(json.loads(row["params"])) != training_parameters(config):
                 raise ValueError(f"{old} and {new} train different estimators in suite "
                                  f"{suite.name}: nothing relabelled")

@@ -8,7 +8,7 @@ import pytest
 
 from qclmix_sklearn.bench import ResultStore, get_suite
 from qclmix_sklearn.bench._models import make_model
-from qclmix_sklearn.bench._runner import _configure, param_hash
+from qclmix_sklearn.bench._runner import _configure, param_hash, protocol_options_of
 
 spec = importlib.util.spec_from_file_location(
     "relabel_rows", Path(__file__).parents[1] / "benchmarks" / "relabel_rows.py")
@@ -19,7 +19,7 @@ SUITE = get_suite("dev")
 
 
 def config(model):
-    return _configure(SUITE, model, 0, {"n_splits": SUITE.n_splits}, make_model)[2]
+    return _configure(SUITE, model, 0, protocol_options_of(SUITE, "cv"), make_model)[2]
 
 
 def store_with(path, model, trains_as, f1=0.5):

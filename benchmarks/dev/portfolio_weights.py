@@ -17,7 +17,7 @@ from sklearn.metrics import f1_score
 from qclmix_sklearn._classifier import IMBALANCE_PORTFOLIO
 from qclmix_sklearn.bench._models import make_model
 from qclmix_sklearn.bench._protocols import splits
-from qclmix_sklearn.bench._runner import _configure, job_data
+from qclmix_sklearn.bench._runner import _configure, job_data, protocol_options_of
 from qclmix_sklearn.bench._store import read_successes
 from qclmix_sklearn.bench._suites import get_suite
 
@@ -46,8 +46,8 @@ def main(argv=None):
         for fold, seed, train, test in splits("cv", y, n_splits=suite.n_splits, seeds=seeds):
             if fold not in folds:
                 continue
-            pipeline, _, _ = _configure(suite, args.model, seed, {"n_splits": suite.n_splits},
-                                        make_model)
+            pipeline, _, _ = _configure(suite, args.model, seed,
+                                        protocol_options_of(suite, "cv"), make_model)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pipeline.fit(X[train], y[train])

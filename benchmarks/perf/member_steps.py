@@ -15,7 +15,6 @@ see either. No network is trained::
 """
 
 import argparse
-import math
 
 import numpy as np
 
@@ -27,12 +26,8 @@ from qclmix_sklearn.bench._suites import get_suite, load_dataset
 
 def batches_per_epoch(model, y_train):
     """The batches of each default member's epoch when ``model`` fits ``y_train``."""
-    counts = []
-    for fit_rows, _ in model._training_parts(y_train, seed=0):
-        n, size = len(fit_rows), model._fit_batch_size(len(fit_rows))
-        drop_last = n > size and n % size == 1
-        counts.append(n // size if drop_last else math.ceil(n / size))
-    return counts
+    return [model._training_plan(y_train[fit_rows], True, 0, None, None).n_batches
+            for fit_rows, _ in model._training_parts(y_train, seed=0)]
 
 
 def main(argv=None):

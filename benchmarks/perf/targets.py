@@ -83,15 +83,25 @@ def bare_loop(X, y, epochs, batch_size=64, seed=0):
             schedule.step()
 
 
+#: The fit of the targets' first part: 3000 x 16 rows, 10 epochs.
+FIT_ROWS, FIT_PARAMS = 3000, dict(max_epochs=10, random_state=0)
+
+
+def fitted_for_prediction(*configurations):
+    """One-epoch fits on 2000 x 16 rows, one per parameter dict: the models predicted."""
+    X_fit, y_fit = synthetic(2000, 16, N_CLASSES)
+    return [QCLMixClassifier(**params, max_epochs=1, random_state=0).fit(X_fit, y_fit)
+            for params in configurations]
+
+
 def fit_ratios(rounds):
-    X, y = synthetic(3000, 16, N_CLASSES)
-    common = dict(max_epochs=10, random_state=0)
+    X, y = synthetic(FIT_ROWS, 16, N_CLASSES)
     times = interleaved({
-        "paper": lambda: QCLMixClassifier(**PAPER_PARAMS, **common).fit(X, y),
+        "paper": lambda: QCLMixClassifier(**PAPER_PARAMS, **FIT_PARAMS).fit(X, y),
         "default_sequential": lambda: QCLMixClassifier(member_training="sequential",
-                                                       **DEFAULT, **common).fit(X, y),
+                                                       **DEFAULT, **FIT_PARAMS).fit(X, y),
         "default_stacked": lambda: QCLMixClassifier(member_training="stacked",
-                                                    **DEFAULT, **common).fit(X, y),
+                                                    **DEFAULT, **FIT_PARAMS).fit(X, y),
     }, rounds)
     return {"seconds": times,
             "sequential_over_paper": times["default_sequential"] / times["paper"],
@@ -111,14 +121,9 @@ def epoch_ratio(rounds, epochs=3):
 
 
 def predict_throughput(rounds, n_rows=1_000_000):
-    X_fit, y_fit = synthetic(2000, 16, N_CLASSES)
     X, _ = synthetic(n_rows, 16, N_CLASSES, seed=1)
-    models = {
-        "default_ensemble": QCLMixClassifier(**DEFAULT, max_epochs=1,
-                                             random_state=0).fit(X_fit, y_fit),
-        "paper_single": QCLMixClassifier(**PAPER_PARAMS, max_epochs=1,
-                                         random_state=0).fit(X_fit, y_fit),
-    }
+    models = dict(zip(["default_ensemble", "paper_single"],
+                      fitted_for_prediction(DEFAULT, PAPER_PARAMS)))
     contenders = {name: (lambda m=m: m.predict_proba(X)) for name, m in models.items()}
     ensemble = models["default_ensemble"]
     contenders["default_ensemble_member_by_member"] = lambda: np.mean(
@@ -131,15 +136,13 @@ def portfolio_cost(rounds, n_rows=1_000_000):
     """Today's default portfolio against the ensemble of one configuration: fit as in
     ``fit_ratios``, prediction as in ``predict_throughput``. Measured apart, so that its
     forests and twice the members do not run between the targets' contenders."""
-    X, y = synthetic(3000, 16, N_CLASSES)
-    common = dict(max_epochs=10, random_state=0)
-    fit = interleaved({"ensemble": lambda: QCLMixClassifier(**DEFAULT, **common).fit(X, y),
-                       "portfolio": lambda: QCLMixClassifier(**PORTFOLIO, **common).fit(X, y)},
-                      rounds)
-    X_fit, y_fit = synthetic(2000, 16, N_CLASSES)
+    X, y = synthetic(FIT_ROWS, 16, N_CLASSES)
+    fit = interleaved({
+        "ensemble": lambda: QCLMixClassifier(**DEFAULT, **FIT_PARAMS).fit(X, y),
+        "portfolio": lambda: QCLMixClassifier(**PORTFOLIO, **FIT_PARAMS).fit(X, y),
+    }, rounds)
     X_big, _ = synthetic(n_rows, 16, N_CLASSES, seed=1)
-    models = {name: QCLMixClassifier(**params, max_epochs=1, random_state=0).fit(X_fit, y_fit)
-              for name, params in (("ensemble", DEFAULT), ("portfolio", PORTFOLIO))}
+    models = dict(zip(["ensemble", "portfolio"], fitted_for_prediction(DEFAULT, PORTFOLIO)))
     predict = interleaved({name: (lambda m=m: m.predict_proba(X_big))
                            for name, m in models.items()}, rounds)
     return {"fit_seconds": fit, "fit_over_ensemble": fit["portfolio"] / fit["ensemble"],

@@ -418,7 +418,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         # With n_iter_no_change=None training never stops early.
         patience = (self.n_iter_no_change or self.max_epochs + 1) if validated else None
         plan = TrainingPlan(
-            batch_size=batch_size, shuffle=True, drop_last=drop_last,
+            batch_size=batch_size, n_batches=n_batches, shuffle=True, drop_last=drop_last,
             generator=torch.Generator().manual_seed(seed), draw_weight=None,
             row_weight=fit_weight, lr=self.lr, weight_decay=self.weight_decay,
             max_epochs=self.max_epochs, one_cycle=one_cycle, patience=patience,

@@ -148,6 +148,11 @@ def _backend_context(backend, scheduler):
     raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
 
 
+def protocol_options_of(suite, protocol):
+    """The options of ``protocol`` that ``suite`` sets: what a job's settings hash covers."""
+    return {"test_size": suite.test_size} if protocol == "paper" else {"n_splits": suite.n_splits}
+
+
 def _configure(suite, model, seed, protocol_options, make_model):
     """``(pipeline, grid, config)`` of ``model`` in ``suite``; config is what its hash covers."""
     estimator, grid = make_model(model, random_state=seed)
@@ -250,9 +255,7 @@ def build_jobs(
     load_dataset = suite.load_dataset or _default_load_dataset
     make_model = suite.make_model or default_make_model
     suite_modules = modules_of(suite.make_model, suite.load_dataset)  # e.g. a model class there
-    protocol_options = (
-        {"test_size": suite.test_size} if protocol == "paper" else {"n_splits": suite.n_splits}
-    )
+    protocol_options = protocol_options_of(suite, protocol)
     for dataset in datasets:
         try:
             bunch = load_dataset(dataset, data_home=data_home, download=download)

@@ -73,8 +73,7 @@ class _Member:
         self.batch_size = plan.batch_size
         self.draw_weight = None if plan.draw_weight is None else torch.as_tensor(
             plan.draw_weight, dtype=torch.float64)
-        n = len(fit_rows)
-        self.n_batches = n // self.batch_size if plan.drop_last else -(-n // self.batch_size)
+        self.n_batches = plan.n_batches
         self.mixup = plan.mixup
         self.running = True
         # The net validates on the member's current weights, copied from the stack.

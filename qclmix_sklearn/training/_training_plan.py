@@ -19,11 +19,11 @@ __all__ = ["TrainingPlan"]
 class TrainingPlan(NamedTuple):
     """One network's training settings.
 
-    ``batch_size``, ``shuffle``, ``drop_last``, ``generator`` (the batch
-    order's), ``draw_weight`` (each fitting row's chance to be drawn, with
-    class-aware batches; None: every row once an epoch) and ``row_weight``
-    (each fitting row's weight in the loss) are those of the training
-    batches (:class:`~qclmix_sklearn.training._tensor_batches.TensorBatches`).
+    ``batch_size``, ``n_batches`` (an epoch's), ``shuffle``, ``drop_last``,
+    ``generator`` (the batch order's), ``draw_weight`` (each fitting row's
+    chance to be drawn, with class-aware batches; None: every row once an
+    epoch) and ``row_weight`` (each fitting row's weight in the loss) are
+    those of the training batches (:class:`~qclmix_sklearn.training._tensor_batches.TensorBatches`).
     ``one_cycle``: the keyword arguments of the OneCycleLR schedule stepped
     every batch, or None for the constant ``lr``. ``patience``: epochs
     without a better validation macro-F1 before training stops, None when
@@ -33,6 +33,7 @@ class TrainingPlan(NamedTuple):
     """
 
     batch_size: int
+    n_batches: int
     shuffle: bool
     drop_last: bool
     generator: torch.Generator
